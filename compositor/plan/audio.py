@@ -1,0 +1,73 @@
+"""Audio filter chains: native clip audio per clip, stitched, normalized to the slot.
+
+Every clip's audio is cut or padded to exactly ``frames * samples_per_frame`` samples, the
+same length as its video, so joins cannot drift. The finished stream is measured by
+``ebur128`` in the same pass (its summary on stderr becomes ``verification.integratedLufs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ffmpeg
+
+from compositor.timeline import SAMPLE_RATE, DurationPlan
+
+Stream = Any
+
+TRIM_FADE_SEC = 0.15  # content cut at the slot ends with this fade-out, not a click
+
+
+def conform(stream: Stream) -> Stream:
+    """48 kHz stereo float, first sample at 0 (async fills gaps a source leaves)."""
+    return stream.filter("aresample", SAMPLE_RATE, **{"async": 1, "first_pts": 0}).filter(
+        "aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo"
+    )
+
+
+def exact_length(stream: Stream, samples: int) -> Stream:
+    return (
+        stream.filter("apad", whole_len=samples)
+        .filter("atrim", end_sample=samples)
+        .filter("asetpts", "PTS-STARTPTS")
+    )
+
+
+def clip_audio(stream: Stream, samples: int) -> Stream:
+    return exact_length(conform(stream), samples)
+
+
+def silence(seconds: float) -> Stream:
+    """A lavfi input of stereo silence for clips without audio."""
+    return ffmpeg.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=f"{seconds:.6f}").audio
+
+
+def stitch_audio(streams: list[Stream], fade_samples: int) -> Stream:
+    if len(streams) == 1:
+        return streams[0]
+    if not fade_samples:
+        return ffmpeg.concat(*streams, v=0, a=1)
+    joined = streams[0]
+    for stream in streams[1:]:
+        joined = ffmpeg.filter([joined, stream], "acrossfade", ns=fade_samples)
+    return joined
+
+
+def normalize_audio(
+    stream: Stream, duration: DurationPlan, samples_per_frame: int, fps: int
+) -> Stream:
+    """Speed change (fit), then pad with silence or cut with a short fade, to the slot."""
+    slot_samples = duration.slot_frames * samples_per_frame
+    if duration.speed != 1:
+        stream = stream.filter("atempo", f"{float(duration.speed):.6f}")
+    stream = exact_length(stream, slot_samples)
+    if duration.trim_frames:
+        slot_sec = duration.slot_frames / fps
+        fade = min(TRIM_FADE_SEC, slot_sec / 2)
+        stream = stream.filter("afade", t="out", st=f"{slot_sec - fade:.6f}", d=f"{fade:.6f}")
+    return stream
+
+
+def measure(stream: Stream) -> Stream:
+    """Pass-through loudness meter; its summary (I: ... LUFS) is read from stderr."""
+    return stream.filter("ebur128", peak="true", framelog="quiet")

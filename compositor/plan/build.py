@@ -1,0 +1,244 @@
+"""Job + probes -> a frozen render plan -> FFmpeg argv. Pure: nothing here runs FFmpeg.
+
+One FFmpeg process renders the whole job: every clip is an input, the filter graph normalizes,
+stitches, normalizes duration, burns text and watermark, measures loudness, and writes the MP4
+and the poster JPEG as two outputs of the same graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+
+from compositor.ass import build_ass
+from compositor.job import Job
+from compositor.plan import audio as audio_chain
+from compositor.plan import video as video_chain
+from compositor.plan.clips import ALLOWED_FORMATS, ClipPlan, fade_frames_of
+from compositor.plan.geometry import even
+from compositor.timeline import (
+    ClipSpan,
+    DurationPlan,
+    frames_of,
+    normalize_duration,
+    samples_per_frame,
+    stitch_spans,
+    stitched_frames,
+    xfade_offsets,
+)
+
+ASS_NAME = "overlay.ass"  # written into the render's working folder; FFmpeg runs there
+OUTPUT_NAME = "render.mp4"
+POSTER_NAME = "poster.jpg"
+PROTOCOLS = "file,pipe"
+FORMAT_WHITELIST = ",".join(sorted(ALLOWED_FORMATS))
+# ffmpeg-python appends global options after the outputs, where FFmpeg ignores them: they go
+# first, by hand.
+GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "level+info")
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    preset: str = "veryfast"
+    crf: int = 20
+    audio_bitrate: str = "192k"
+    threads: int = 0
+    scale_flags: str = "bicubic"
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """Everything one FFmpeg run needs, as data. Run it in ``work_dir`` with ``to_argv``."""
+
+    args: tuple[str, ...]
+    work_files: tuple[tuple[str, str], ...]  # (name in the working folder, text)
+    width: int
+    height: int
+    fps: int
+    duration: DurationPlan
+    spans: tuple[ClipSpan, ...]
+    poster_frame: int
+    output_name: str = OUTPUT_NAME
+    poster_name: str = POSTER_NAME
+    copy_only: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def slot_sec(self) -> float:
+        return self.duration.slot_frames / self.fps
+
+    @property
+    def filter_complex(self) -> str:
+        args = list(self.args)
+        return args[args.index("-filter_complex") + 1] if "-filter_complex" in args else ""
+
+    def to_argv(self, ffmpeg_path: str) -> list[str]:
+        return [ffmpeg_path, *self.args]
+
+
+def _clip_input(clip: ClipPlan, fps: int) -> Any:
+    path = "file:" + str(Path(clip.path).resolve())
+    common = {"protocol_whitelist": PROTOCOLS, "format_whitelist": FORMAT_WHITELIST}
+    if clip.is_image:
+        # One frame is read (no -loop); the graph clones it. pattern_type none: a "%d" in a
+        # file name is a name, not an image sequence.
+        return ffmpeg.input(path, f="image2", pattern_type="none", framerate=fps, **common)
+    margin = 2 / fps
+    options: dict[str, Any] = {"t": f"{clip.length_sec + margin:.6f}", **common}
+    if clip.in_sec:
+        options["ss"] = f"{clip.in_sec:.6f}"
+    return ffmpeg.input(path, **options)
+
+
+def build_plan(
+    job: Job,
+    clips: list[ClipPlan],
+    *,
+    encode: EncodeOptions | None = None,
+    watermark_image: str | None = None,
+) -> RenderPlan:
+    encode = encode or EncodeOptions()
+    out = job.output
+    width, height = out.size
+    fps = out.fps
+    spf = samples_per_frame(fps)
+    fade_frames = fade_frames_of(job)
+
+    clip_frames = [clip.frames for clip in clips]
+    spans = stitch_spans(clip_frames, fade_frames)
+    duration = normalize_duration(
+        stitched_frames(clip_frames, fade_frames),
+        frames_of(out.duration_sec, fps),
+        out.duration_mode,
+    )
+
+    videos, audios = [], []
+    for clip in clips:
+        source = _clip_input(clip, fps)
+        videos.append(
+            video_chain.clip_video(
+                source.video, clip, width=width, height=height, fps=fps, flags=encode.scale_flags
+            )
+        )
+        raw_audio = source.audio if clip.has_audio else audio_chain.silence(clip.frames / fps + 0.1)
+        audios.append(audio_chain.clip_audio(raw_audio, clip.frames * spf))
+
+    video = video_chain.stitch_video(
+        videos, fade_frames, xfade_offsets(clip_frames, fade_frames), fps
+    )
+    video = video_chain.normalize_video(video, duration, fps)
+    native = audio_chain.stitch_audio(audios, fade_frames * spf)
+    if job.audio.native_volume != 1:
+        native = native.filter("volume", f"{job.audio.native_volume:.4f}")
+    mixed = audio_chain.normalize_audio(native, duration, spf, fps)
+    mixed = audio_chain.measure(mixed)
+
+    work_files: list[tuple[str, str]] = []
+    if job.watermark is not None and job.watermark.image is not None:
+        assert watermark_image is not None, "the image watermark's source must be resolved"
+        video = _overlay_image(video, job, watermark_image, width)
+    document = build_ass(
+        width=width,
+        height=height,
+        aspect=out.aspect,
+        slot_sec=duration.slot_frames / fps,
+        captions=job.captions,
+        overlays=job.text_overlays,
+        watermark=job.watermark,
+    )
+    if document is not None:
+        work_files.append((ASS_NAME, document))
+        # Fonts come from FONTCONFIG_FILE (the runner points it at assets/fonts), so libass
+        # falls back within our fonts for emoji and scripts the primary font lacks.
+        video = video.filter("ass", ASS_NAME)
+
+    poster_frame = _poster_frame(spans[0], duration)
+    # Pin the main branch to limited-range 4:2:0 before the split: FFmpeg 7.1+ negotiates range
+    # apart from pixel format, and the JPEG encoder's full range would otherwise win for both
+    # branches, giving x264 full-range input.
+    split = video.filter("format", pix_fmts="yuv420p", color_ranges="tv").split()
+    main = ffmpeg.output(
+        split[0],
+        mixed,
+        OUTPUT_NAME,
+        **_encoder_args(encode),
+    )
+    poster = ffmpeg.output(
+        split[1].filter("trim", start_frame=poster_frame, end_frame=poster_frame + 1),
+        POSTER_NAME,
+        **{"frames:v": 1, "q:v": 3, "update": 1},
+    )
+    args = (*GLOBAL_ARGS, *ffmpeg.merge_outputs(main, poster).get_args())
+    return RenderPlan(
+        args=args,
+        work_files=tuple(work_files),
+        width=width,
+        height=height,
+        fps=fps,
+        duration=duration,
+        spans=tuple(spans),
+        poster_frame=poster_frame,
+    )
+
+
+def _poster_frame(first: ClipSpan, duration: DurationPlan) -> int:
+    """The middle of the first clip, on the output timeline (after any speed change)."""
+    middle = round((first.start_frame + first.frames // 2) / duration.speed)
+    return min(max(middle, 0), duration.slot_frames - 1)
+
+
+def _overlay_image(video: Any, job: Job, image: str, width: int) -> Any:
+    watermark = job.watermark
+    assert watermark is not None
+    target_w = even(width * watermark.size)
+    margin = round(width * 0.03)
+    mark = (
+        ffmpeg.input(
+            "file:" + str(Path(image).resolve()),
+            f="image2",
+            pattern_type="none",
+            protocol_whitelist=PROTOCOLS,
+        )
+        .filter("scale", target_w, -2, flags="bicubic")
+        .filter("format", "rgba")
+        .filter("colorchannelmixer", aa=f"{watermark.opacity:.3f}")
+    )
+    x = {"left": str(margin), "right": f"W-w-{margin}", "center": "(W-w)/2"}
+    y = {"top": str(margin), "bottom": f"H-h-{margin}", "center": "(H-h)/2"}
+    if watermark.position == "center":
+        pos_x, pos_y = x["center"], y["center"]
+    else:
+        vertical, horizontal = watermark.position.split("-")
+        pos_x, pos_y = x[horizontal], y[vertical]
+    # A single still frame: overlay repeats it to the end (eof_action=repeat), decoded once.
+    return ffmpeg.overlay(video, mark, x=pos_x, y=pos_y, eof_action="repeat", format="yuv420")
+
+
+def _encoder_args(encode: EncodeOptions) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "c:v": "libx264",
+        "preset": encode.preset,
+        "crf": encode.crf,
+        "profile:v": "high",
+        "pix_fmt": "yuv420p",
+        "color_primaries": "bt709",
+        "color_trc": "bt709",
+        "colorspace": "bt709",
+        "c:a": "aac",
+        "b:a": encode.audio_bitrate,
+        "ar": 48000,
+        "ac": 2,
+        "movflags": "+faststart",
+        "map_metadata": -1,
+        "fps_mode": "passthrough",
+    }
+    if encode.preset == "ultrafast":
+        # ultrafast turns off every High-profile tool, so x264 writes Baseline; the 8x8
+        # transform costs little and keeps the promised High profile.
+        args["x264-params"] = "8x8dct=1"
+    if encode.threads:
+        args["threads"] = encode.threads
+    return args

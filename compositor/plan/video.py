@@ -1,0 +1,122 @@
+"""Video filter chains, built with ffmpeg-python (the graph stays data until ``get_args``).
+
+Filter reference: https://ffmpeg.org/ffmpeg-filters.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ffmpeg
+
+from compositor.plan.clips import ClipPlan
+from compositor.plan.geometry import contain_size, cover_crop, even
+from compositor.timeline import DurationPlan
+
+Stream = Any  # ffmpeg-python streams are untyped
+
+# Extra frames a video clip may lack at its end (rounding of -t, a short last frame): tpad
+# repeats the last one; the trim after it makes every clip exactly its planned length.
+CLIP_PAD_FRAMES = 3
+
+
+def scale(stream: Stream, width: int, height: int, flags: str) -> Stream:
+    # One swscale pass converts size, range and matrix together; format pins 8-bit 4:2:0.
+    return stream.filter(
+        "scale", width, height, flags=flags, out_color_matrix="bt709", out_range="tv"
+    ).filter("format", "yuv420p")
+
+
+def fit_frame(stream: Stream, clip: ClipPlan, out_w: int, out_h: int, flags: str) -> Stream:
+    video = clip.media.video
+    assert video is not None
+    src_w, src_h = video.width, video.height
+    if clip.fit == "contain":
+        width, height = contain_size(src_w, src_h, out_w, out_h)
+        stream = scale(stream, width, height, flags)
+        if (width, height) != (out_w, out_h):
+            stream = stream.filter(
+                "pad", out_w, out_h, (out_w - width) // 2, (out_h - height) // 2, color="black"
+            )
+        return stream
+    crop = cover_crop(src_w, src_h, out_w, out_h)
+    if clip.fit == "cover":
+        if (crop.width, crop.height) != (src_w, src_h):
+            stream = stream.filter("crop", crop.width, crop.height, crop.x, crop.y)
+        return scale(stream, out_w, out_h, flags)
+    # blur: the clip, contained, over a blurred and enlarged copy of itself. The blur runs at a
+    # sixth of the size (it is a blur: detail lost there is not missed) and is scaled back up.
+    split = stream.split()
+    background = split[0]
+    if (crop.width, crop.height) != (src_w, src_h):
+        background = background.filter("crop", crop.width, crop.height, crop.x, crop.y)
+    background = (
+        scale(background, even(out_w / 6), even(out_h / 6), "fast_bilinear")
+        .filter("boxblur", luma_radius=6, luma_power=2)
+        .filter("scale", out_w, out_h, flags="bilinear")
+    )
+    width, height = contain_size(src_w, src_h, out_w, out_h)
+    foreground = scale(split[1], width, height, flags)
+    return ffmpeg.overlay(
+        background, foreground, x=(out_w - width) // 2, y=(out_h - height) // 2
+    ).filter("format", "yuv420p")
+
+
+def clip_video(
+    stream: Stream, clip: ClipPlan, *, width: int, height: int, fps: int, flags: str
+) -> Stream:
+    """Any source -> exactly ``clip.frames`` frames of width x height, yuv420p, SAR 1, CFR."""
+    video = clip.media.video
+    assert video is not None
+    stream = stream.filter("setpts", "PTS-STARTPTS")
+    # Drop surplus frames before the scaler sees them; duplicate missing ones after it.
+    early_fps = not clip.is_image and video.fps > fps + 0.01
+    if early_fps:
+        stream = stream.filter("fps", fps)
+    stream = fit_frame(stream, clip, width, height, flags).filter("setsar", 1)
+    if clip.is_image:
+        # One decoded, scaled frame, cloned: no per-frame decode or scale of a still.
+        stream = stream.filter("tpad", stop_mode="clone", stop=clip.frames)
+    else:
+        stream = stream.filter("tpad", stop_mode="clone", stop=CLIP_PAD_FRAMES)
+    return (
+        stream.filter("fps", fps)
+        .filter("trim", end_frame=clip.frames)
+        .filter("setpts", "PTS-STARTPTS")
+    )
+
+
+def stitch_video(streams: list[Stream], fade_frames: int, offsets: list[int], fps: int) -> Stream:
+    """xfade neighbours at the planned offsets (fade) or join them (cut, via concat)."""
+    if len(streams) == 1:
+        return streams[0]
+    if not fade_frames:
+        return ffmpeg.concat(*streams, v=1, a=0)
+    joined = streams[0]
+    for stream, offset in zip(streams[1:], offsets, strict=True):
+        joined = ffmpeg.filter(
+            [joined, stream],
+            "xfade",
+            transition="fade",
+            duration=seconds_text(fade_frames / fps),
+            offset=seconds_text(offset / fps),
+        )
+    return joined
+
+
+def normalize_video(stream: Stream, duration: DurationPlan, fps: int) -> Stream:
+    """Speed change (fit), then hold the last frame or cut, to exactly the slot's frames."""
+    if duration.speed != 1:
+        stream = stream.filter(
+            "setpts", f"(PTS-STARTPTS)*{duration.speed.denominator}/{duration.speed.numerator}"
+        ).filter("fps", fps)
+    if duration.pad_frames or duration.speed != 1:
+        stream = stream.filter(
+            "tpad", stop_mode="clone", stop=duration.pad_frames + CLIP_PAD_FRAMES
+        )
+    return stream.filter("trim", end_frame=duration.slot_frames).filter("setpts", "PTS-STARTPTS")
+
+
+def seconds_text(seconds: float) -> str:
+    """Fixed-point seconds for filter options (no exponent, no float repr noise)."""
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") or "0"
