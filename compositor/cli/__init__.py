@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import pkgutil
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -17,7 +18,12 @@ from enum import IntEnum
 
 from compositor.errors import CompositorError, InvalidJob, SourceUnavailable
 
-SUBCOMMANDS = ("render", "probe", "schema")
+
+def subcommands() -> list[str]:
+    """Every module in this package is a subcommand (it defines ``register``)."""
+    return sorted(
+        info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")
+    )
 
 
 class ExitCode(IntEnum):
@@ -37,10 +43,12 @@ def exit_code_for(error: BaseException) -> ExitCode:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="compositor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="compositor", description="Render, probe and serve video composites with FFmpeg."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and FFmpeg logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in subcommands():
         module = importlib.import_module(f"compositor.cli.{name}")
         module.register(commands)
     return parser

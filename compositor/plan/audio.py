@@ -38,8 +38,8 @@ def clip_audio(stream: Stream, samples: int) -> Stream:
 
 
 def silence(seconds: float) -> Stream:
-    """A lavfi input of stereo silence for clips without audio."""
-    return ffmpeg.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=f"{seconds:.6f}").audio
+    """A lavfi input of stereo silence for clips without audio (take its .audio)."""
+    return ffmpeg.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=f"{seconds:.6f}")
 
 
 def stitch_audio(streams: list[Stream], fade_samples: int) -> Stream:

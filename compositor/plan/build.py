@@ -79,6 +79,19 @@ class RenderPlan:
         return [ffmpeg_path, *self.args]
 
 
+def _distinct(stream: Any, *key: object) -> Any:
+    """Give an input node its own identity.
+
+    ffmpeg-python identifies nodes by a hash of their arguments, so the same file used twice
+    with the same range would collapse into one input feeding two chains. Sharing one decoder
+    through ``split`` would buffer a whole clip in memory; a second input is what we want.
+    ffmpeg-python (0.2.0, unchanged since 2019) keeps the hash in this private attribute.
+    """
+    node = stream.node
+    node._KwargReprNode__hash = hash((hash(node), *key))
+    return stream
+
+
 def _clip_input(clip: ClipPlan, fps: int) -> Any:
     path = "file:" + str(Path(clip.path).resolve())
     common = {"protocol_whitelist": PROTOCOLS, "format_whitelist": FORMAT_WHITELIST}
@@ -117,13 +130,17 @@ def build_plan(
 
     videos, audios = [], []
     for clip in clips:
-        source = _clip_input(clip, fps)
+        source = _distinct(_clip_input(clip, fps), "clip", clip.index)
         videos.append(
             video_chain.clip_video(
                 source.video, clip, width=width, height=height, fps=fps, flags=encode.scale_flags
             )
         )
-        raw_audio = source.audio if clip.has_audio else audio_chain.silence(clip.frames / fps + 0.1)
+        if clip.has_audio:
+            raw_audio = source.audio
+        else:
+            silence = audio_chain.silence(clip.frames / fps + 0.1)
+            raw_audio = _distinct(silence, "silence", clip.index).audio
         audios.append(audio_chain.clip_audio(raw_audio, clip.frames * spf))
 
     video = video_chain.stitch_video(
