@@ -24,6 +24,7 @@ from compositor.job import Job
 from compositor.plan.build import EncodeOptions, RenderPlan, build_plan
 from compositor.plan.clips import ClipPlan, plan_clips
 from compositor.plan.copy import copy_blockers, copy_plan
+from compositor.poster import write_poster
 from compositor.probe import probe
 from compositor.runner import ProgressCallback, run_ffmpeg
 from compositor.settings import Settings
@@ -152,8 +153,9 @@ def render(
                     log.info("stream copy missed the slot; rendering in full")
                     continue
                 raise
+            write_poster(work / plan.output_name, plan.poster_frame / plan.fps, work / "poster.jpg")
             _publish(work / plan.output_name, output_path)
-            _publish(work / plan.poster_name, poster_path)
+            _publish(work / "poster.jpg", poster_path)
             return RenderResult(
                 path=output_path,
                 poster_path=poster_path,

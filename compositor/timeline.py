@@ -58,9 +58,63 @@ def stitched_frames(clip_frames: list[int], fade_frames: int) -> int:
     return sum(clip_frames) - fade_frames * max(len(clip_frames) - 1, 0)
 
 
-def xfade_offsets(clip_frames: list[int], fade_frames: int) -> list[int]:
-    """Offset (in frames, on the joined stream so far) of each join's fade; one per join."""
-    return [span.start_frame for span in stitch_spans(clip_frames, fade_frames)[1:]]
+@dataclass(frozen=True)
+class Piece:
+    """Frames [start, end) of one clip."""
+
+    clip: int
+    start: int
+    end: int
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the stitched timeline: one clip's body, or a fade of a tail into a head."""
+
+    kind: Literal["body", "fade"]
+    pieces: tuple[Piece, ...]  # body: (piece,); fade: (tail of clip a, head of clip b)
+
+    @property
+    def frames(self) -> int:
+        return self.pieces[0].frames
+
+
+def stitch_segments(clip_frames: list[int], fade_frames: int) -> list[Segment]:
+    """The stitched timeline as consecutive segments, joined by plain concatenation.
+
+    A fade becomes its own short segment (the last ``fade_frames`` of one clip blended with the
+    first of the next) between the clips' bodies. Every segment pulls its clips only when its
+    turn comes, so a later clip is not decoded early and parked in memory, which is what a
+    chain of xfade/acrossfade over whole clips does.
+    """
+    segments: list[Segment] = []
+    last = len(clip_frames) - 1
+    for index, frames in enumerate(clip_frames):
+        head = fade_frames if index > 0 else 0
+        tail = fade_frames if index < last else 0
+        if frames - head - tail > 0:
+            segments.append(Segment("body", (Piece(index, head, frames - tail),)))
+        if tail:
+            segments.append(
+                Segment(
+                    "fade",
+                    (Piece(index, frames - tail, frames), Piece(index + 1, 0, fade_frames)),
+                )
+            )
+    return segments
+
+
+def pieces_by_clip(segments: list[Segment]) -> dict[int, list[Piece]]:
+    """Which pieces each clip is cut into, in timeline order."""
+    by_clip: dict[int, list[Piece]] = {}
+    for segment in segments:
+        for piece in segment.pieces:
+            by_clip.setdefault(piece.clip, []).append(piece)
+    return by_clip
 
 
 @dataclass(frozen=True)

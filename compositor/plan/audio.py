@@ -11,7 +11,7 @@ from typing import Any
 
 import ffmpeg
 
-from compositor.timeline import SAMPLE_RATE, DurationPlan
+from compositor.timeline import SAMPLE_RATE, DurationPlan, Piece, Segment, pieces_by_clip
 
 Stream = Any
 
@@ -42,15 +42,50 @@ def silence(seconds: float) -> Stream:
     return ffmpeg.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=f"{seconds:.6f}")
 
 
-def stitch_audio(streams: list[Stream], fade_samples: int) -> Stream:
-    if len(streams) == 1:
-        return streams[0]
-    if not fade_samples:
-        return ffmpeg.concat(*streams, v=0, a=1)
-    joined = streams[0]
-    for stream in streams[1:]:
-        joined = ffmpeg.filter([joined, stream], "acrossfade", ns=fade_samples)
-    return joined
+def stitch_audio(
+    streams: list[Stream], clip_frames: list[int], segments: list[Segment], samples_per_frame: int
+) -> Stream:
+    """The video's segments, in samples: bodies concatenated, fades as acrossfade segments."""
+    pieces = _cut_pieces(streams, clip_frames, segments, samples_per_frame)
+    parts = []
+    for segment in segments:
+        if segment.kind == "body":
+            parts.append(pieces[segment.pieces[0]])
+            continue
+        tail, head = segment.pieces
+        parts.append(crossfade(pieces[tail], pieces[head], segment.frames * samples_per_frame))
+    return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=0, a=1)
+
+
+def crossfade(tail: Stream, head: Stream, samples: int) -> Stream:
+    """Linear crossfade of two pieces of exactly ``samples`` samples each.
+
+    Not ``acrossfade``: it reads its second input ahead, and since a clip's audio and video
+    share a demuxer, that decodes the next clip's video early and parks the frames in memory
+    (about 90 MB per join at 1080x1920, measured). afade + amix read both in step.
+    """
+    seconds = f"{samples / SAMPLE_RATE:.6f}"
+    fading_out = tail.filter("afade", t="out", st=0, d=seconds)
+    fading_in = head.filter("afade", t="in", st=0, d=seconds)
+    return ffmpeg.filter([fading_out, fading_in], "amix", inputs=2, normalize=0, duration="first")
+
+
+def _cut_pieces(
+    streams: list[Stream], clip_frames: list[int], segments: list[Segment], spf: int
+) -> dict[Piece, Stream]:
+    cut: dict[Piece, Stream] = {}
+    for clip, pieces in pieces_by_clip(segments).items():
+        if len(pieces) == 1 and pieces[0].frames == clip_frames[clip]:
+            cut[pieces[0]] = streams[clip]
+            continue
+        split = streams[clip].asplit()
+        for branch, piece in enumerate(pieces):
+            cut[piece] = (
+                split[branch]
+                .filter("atrim", start_sample=piece.start * spf, end_sample=piece.end * spf)
+                .filter("asetpts", "PTS-STARTPTS")
+            )
+    return cut
 
 
 def normalize_audio(

@@ -1,8 +1,8 @@
 """Job + probes -> a frozen render plan -> FFmpeg argv. Pure: nothing here runs FFmpeg.
 
 One FFmpeg process renders the whole job: every clip is an input, the filter graph normalizes,
-stitches, normalizes duration, burns text and watermark, measures loudness, and writes the MP4
-and the poster JPEG as two outputs of the same graph.
+stitches, normalizes duration, burns text and watermark, measures loudness, and writes the MP4.
+The poster is cut from the verified file afterwards (compositor.poster).
 """
 
 from __future__ import annotations
@@ -19,20 +19,20 @@ from compositor.plan import audio as audio_chain
 from compositor.plan import video as video_chain
 from compositor.plan.clips import ALLOWED_FORMATS, ClipPlan, fade_frames_of
 from compositor.plan.geometry import even
+from compositor.plan.video import seconds_text
 from compositor.timeline import (
     ClipSpan,
     DurationPlan,
     frames_of,
     normalize_duration,
     samples_per_frame,
+    stitch_segments,
     stitch_spans,
     stitched_frames,
-    xfade_offsets,
 )
 
 ASS_NAME = "overlay.ass"  # written into the render's working folder; FFmpeg runs there
 OUTPUT_NAME = "render.mp4"
-POSTER_NAME = "poster.jpg"
 PROTOCOLS = "file,pipe"
 FORMAT_WHITELIST = ",".join(sorted(ALLOWED_FORMATS))
 # ffmpeg-python appends global options after the outputs, where FFmpeg ignores them: they go
@@ -62,7 +62,6 @@ class RenderPlan:
     spans: tuple[ClipSpan, ...]
     poster_frame: int
     output_name: str = OUTPUT_NAME
-    poster_name: str = POSTER_NAME
     copy_only: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -92,9 +91,22 @@ def _distinct(stream: Any, *key: object) -> Any:
     return stream
 
 
+def _decoder_threads(clip: ClipPlan) -> int:
+    """One decoding thread up to 1080p: frame threads each hold frames in flight, which adds
+    up over every input of a render, and one core decodes 1080p H.264 far faster than x264
+    encodes the output. Larger sources get two."""
+    video = clip.media.video
+    assert video is not None
+    return 1 if video.width * video.height <= 1920 * 1080 else 2
+
+
 def _clip_input(clip: ClipPlan, fps: int) -> Any:
     path = "file:" + str(Path(clip.path).resolve())
-    common = {"protocol_whitelist": PROTOCOLS, "format_whitelist": FORMAT_WHITELIST}
+    common = {
+        "protocol_whitelist": PROTOCOLS,
+        "format_whitelist": FORMAT_WHITELIST,
+        "threads": _decoder_threads(clip),
+    }
     if clip.is_image:
         # One frame is read (no -loop); the graph clones it. pattern_type none: a "%d" in a
         # file name is a name, not an image sequence.
@@ -143,11 +155,10 @@ def build_plan(
             raw_audio = _distinct(silence, "silence", clip.index).audio
         audios.append(audio_chain.clip_audio(raw_audio, clip.frames * spf))
 
-    video = video_chain.stitch_video(
-        videos, fade_frames, xfade_offsets(clip_frames, fade_frames), fps
-    )
+    segments = stitch_segments(clip_frames, fade_frames)
+    video = video_chain.stitch_video(videos, clip_frames, segments, fps)
     video = video_chain.normalize_video(video, duration, fps)
-    native = audio_chain.stitch_audio(audios, fade_frames * spf)
+    native = audio_chain.stitch_audio(audios, clip_frames, segments, spf)
     if job.audio.native_volume != 1:
         native = native.filter("volume", f"{job.audio.native_volume:.4f}")
     mixed = audio_chain.normalize_audio(native, duration, spf, fps)
@@ -173,22 +184,13 @@ def build_plan(
         video = video.filter("ass", ASS_NAME)
 
     poster_frame = _poster_frame(spans[0], duration)
-    # Pin the main branch to limited-range 4:2:0 before the split: FFmpeg 7.1+ negotiates range
-    # apart from pixel format, and the JPEG encoder's full range would otherwise win for both
-    # branches, giving x264 full-range input.
-    split = video.filter("format", pix_fmts="yuv420p", color_ranges="tv").split()
-    main = ffmpeg.output(
-        split[0],
-        mixed,
-        OUTPUT_NAME,
-        **_encoder_args(encode),
-    )
-    poster = ffmpeg.output(
-        split[1].filter("trim", start_frame=poster_frame, end_frame=poster_frame + 1),
-        POSTER_NAME,
-        **{"frames:v": 1, "q:v": 3, "update": 1},
-    )
-    args = (*GLOBAL_ARGS, *ffmpeg.merge_outputs(main, poster).get_args())
+    # FFmpeg 7.1+ negotiates colour range apart from pixel format: pin limited range so the
+    # H.264 stream is the promised yuv420p TV range whatever a filter would prefer.
+    video = video.filter("format", pix_fmts="yuv420p", color_ranges="tv")
+    encoder = _encoder_args(encode)
+    # A keyframe where the poster is taken: cutting it later decodes one frame, not a GOP.
+    encoder["force_key_frames"] = seconds_text(poster_frame / fps)
+    args = (*GLOBAL_ARGS, *ffmpeg.output(video, mixed, OUTPUT_NAME, **encoder).get_args())
     return RenderPlan(
         args=args,
         work_files=tuple(work_files),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compositor.job import Job
-from compositor.plan.build import GLOBAL_ARGS, OUTPUT_NAME, POSTER_NAME, PROTOCOLS, RenderPlan
+from compositor.plan.build import GLOBAL_ARGS, OUTPUT_NAME, PROTOCOLS, RenderPlan
 from compositor.plan.clips import ClipPlan
 from compositor.timeline import frames_of, normalize_duration, stitch_spans
 
@@ -59,7 +59,7 @@ def copy_blockers(job: Job, clips: list[ClipPlan]) -> list[str]:
 
 
 def copy_plan(job: Job, clips: list[ClipPlan]) -> RenderPlan:
-    """A concat-demuxer stream copy, cut at the slot; the poster decoded from the first clip."""
+    """A concat-demuxer stream copy, cut at the slot."""
     out = job.output
     width, height = out.size
     fps = out.fps
@@ -69,15 +69,11 @@ def copy_plan(job: Job, clips: list[ClipPlan]) -> RenderPlan:
     listing = "ffconcat version 1.0\n" + "".join(
         f"file '{_concat_quote('file:' + str(Path(clip.path).resolve()))}'\n" for clip in clips
     )
-    poster_sec = clips[0].length_sec / 2
     args = (
         *GLOBAL_ARGS,
         "-f", "concat", "-safe", "0", "-protocol_whitelist", PROTOCOLS, "-i", CONCAT_LIST,
-        "-ss", f"{poster_sec:.6f}", "-protocol_whitelist", PROTOCOLS,
-        "-i", "file:" + str(Path(clips[0].path).resolve()),
         "-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-t", f"{slot_frames / fps:.6f}",
         "-movflags", "+faststart", "-map_metadata", "-1", OUTPUT_NAME,
-        "-map", "1:v:0", "-frames:v", "1", "-q:v", "3", "-update", "1", POSTER_NAME,
     )  # fmt: skip
     return RenderPlan(
         args=args,
@@ -87,7 +83,7 @@ def copy_plan(job: Job, clips: list[ClipPlan]) -> RenderPlan:
         fps=fps,
         duration=duration,
         spans=tuple(spans),
-        poster_frame=round(poster_sec * fps),
+        poster_frame=clips[0].frames // 2,
         copy_only=True,
     )
 

@@ -11,7 +11,7 @@ import ffmpeg
 
 from compositor.plan.clips import ClipPlan
 from compositor.plan.geometry import contain_size, cover_crop, even
-from compositor.timeline import DurationPlan
+from compositor.timeline import DurationPlan, Piece, Segment, pieces_by_clip
 
 Stream = Any  # ffmpeg-python streams are untyped
 
@@ -86,22 +86,47 @@ def clip_video(
     )
 
 
-def stitch_video(streams: list[Stream], fade_frames: int, offsets: list[int], fps: int) -> Stream:
-    """xfade neighbours at the planned offsets (fade) or join them (cut, via concat)."""
-    if len(streams) == 1:
-        return streams[0]
-    if not fade_frames:
-        return ffmpeg.concat(*streams, v=1, a=0)
-    joined = streams[0]
-    for stream, offset in zip(streams[1:], offsets, strict=True):
-        joined = ffmpeg.filter(
-            [joined, stream],
-            "xfade",
-            transition="fade",
-            duration=seconds_text(fade_frames / fps),
-            offset=seconds_text(offset / fps),
+def stitch_video(
+    streams: list[Stream], clip_frames: list[int], segments: list[Segment], fps: int
+) -> Stream:
+    """Concatenate the timeline's segments; fades are xfade segments of a tail and a head."""
+    pieces = _cut_pieces(streams, clip_frames, segments)
+    parts = []
+    for segment in segments:
+        if segment.kind == "body":
+            parts.append(pieces[segment.pieces[0]])
+            continue
+        tail, head = segment.pieces
+        parts.append(
+            ffmpeg.filter(
+                [pieces[tail], pieces[head]],
+                "xfade",
+                transition="fade",
+                duration=seconds_text(segment.frames / fps),
+                offset=0,
+            )
         )
-    return joined
+    return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=1, a=0)
+
+
+def _cut_pieces(
+    streams: list[Stream], clip_frames: list[int], segments: list[Segment]
+) -> dict[Piece, Stream]:
+    cut: dict[Piece, Stream] = {}
+    for clip, pieces in pieces_by_clip(segments).items():
+        if len(pieces) == 1 and pieces[0].frames == clip_frames[clip]:
+            cut[pieces[0]] = streams[clip]
+            continue
+        # split hands each branch a reference to the same frame (no copy); each trim keeps its
+        # own range and drops the rest as it arrives, so nothing waits in a queue.
+        split = streams[clip].split()
+        for branch, piece in enumerate(pieces):
+            cut[piece] = (
+                split[branch]
+                .filter("trim", start_frame=piece.start, end_frame=piece.end)
+                .filter("setpts", "PTS-STARTPTS")
+            )
+    return cut
 
 
 def normalize_video(stream: Stream, duration: DurationPlan, fps: int) -> Stream:
