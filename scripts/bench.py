@@ -1,0 +1,272 @@
+"""Benchmark the engine against the encoder floor and MoviePy, measured in the same run.
+
+Reference job: three 1280x720 30 fps clips of 6, 6 and 5 s with audio, 0.5 s fades, three
+caption cues, a text watermark, native audio at 0.3, into 15 s of 1080x1920. Cases:
+
+  floor     bare encode of 15 s of 1080x1920 testsrc2 + sine, same encoder settings
+  engine    compositor.render of the reference job (one FFmpeg process)
+  filters   the engine's graph into `-f null` (decode + filters, no encode): the filter share
+            (its memory is not comparable: a null sink queues raw frames while interleaving)
+  moviepy   the same job written with MoviePy's ordinary API (the slow peer)
+
+Each case runs in its own subprocess; peak memory is the largest resident set of that process
+or any child (FFmpeg), from getrusage. Usage:
+  python scripts/bench.py [--repeat N] [--skip-moviepy] [--preset P] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CAPTIONS = [
+    (0.5, 4.5, "Coaching that meets you where you are"),
+    (5.0, 9.5, "Equipment for every goal"),
+    (10.0, 14.5, "Join our happy members today"),
+]
+SLOT = 15.0
+
+
+def reference_job(media: Path) -> dict[str, Any]:
+    return {
+        "output": {"aspect": "9:16", "durationSec": SLOT},
+        "clips": [
+            {"source": str(media / "coaching.mp4")},
+            {"source": str(media / "equipment.mp4")},
+            {"source": str(media / "members.mp4")},
+        ],
+        "transition": {"type": "fade", "durationSec": 0.5},
+        "captions": {
+            "style": "clean",
+            "cues": [{"startSec": s, "endSec": e, "text": t} for s, e, t in CAPTIONS],
+        },
+        "watermark": {"text": "NearIQ", "position": "bottom-right", "opacity": 0.6},
+        "audio": {"nativeVolume": 0.3},
+    }
+
+
+# ---- cases (each runs in a child process: `bench.py --case NAME --media DIR --out DIR`) ----
+
+
+def case_floor(media: Path, out: Path, preset: str) -> None:
+    from compositor.ffmpeg_bin import find_ffmpeg
+    from compositor.plan.build import EncodeOptions, _encoder_args
+
+    encoder = _encoder_args(EncodeOptions(preset=preset))
+    args = [find_ffmpeg().path, "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=s=1080x1920:r=30:d={SLOT}",
+            "-f", "lavfi", "-i", f"sine=f=440:r=48000:d={SLOT}"]  # fmt: skip
+    for key, value in encoder.items():
+        args += [f"-{key}", str(value)]
+    subprocess.run([*args, str(out / "floor.mp4")], check=True)
+
+
+def _engine_plan(media: Path, preset: str) -> Any:
+    from compositor.job import parse_job
+    from compositor.render import prepare
+    from compositor.settings import Settings
+    from compositor.sources import LocalResolver
+
+    settings = Settings(preset=preset)
+    job = parse_job(reference_job(media))
+    return prepare(job, LocalResolver(media, settings.assets_dir), settings).plan, settings
+
+
+def case_engine(media: Path, out: Path, preset: str) -> None:
+    from compositor.job import parse_job
+    from compositor.render import render
+    from compositor.settings import Settings
+    from compositor.sources import LocalResolver
+
+    settings = Settings(preset=preset)
+    result = render(
+        parse_job(reference_job(media)),
+        out / "engine.mp4",
+        resolver=LocalResolver(media, settings.assets_dir),
+        settings=settings,
+    )
+    assert abs(result.duration_sec - SLOT) <= 0.1
+
+
+def case_filters(media: Path, out: Path, preset: str) -> None:
+    """The engine's own graph, outputs replaced by a null sink: decode + filter cost only."""
+    from compositor.ffmpeg_bin import find_ffmpeg
+    from compositor.plan.build import OUTPUT_NAME
+    from compositor.runner import run_ffmpeg
+
+    plan, settings = _engine_plan(media, preset)
+    args = list(plan.args)
+    main_end = args.index(OUTPUT_NAME)
+    maps_end = max(i for i in range(main_end) if args[i] == "-map") + 2
+    args = [*args[:maps_end], "-f", "null", "-"]
+    for name, text in plan.work_files:
+        (out / name).write_text(text)
+    run_ffmpeg([find_ffmpeg().path, *args], cwd=out, fonts_dir=settings.fonts_dir)
+
+
+def case_moviepy(media: Path, out: Path, preset: str) -> None:
+    from moviepy import (
+        ColorClip,
+        CompositeVideoClip,
+        TextClip,
+        VideoFileClip,
+        concatenate_videoclips,
+        vfx,
+    )
+    from moviepy.audio.fx import MultiplyVolume
+
+    width, height, fade = 1080, 1920, 0.5
+    font = str(ROOT / "assets" / "fonts" / "NotoSans-Bold.ttf")
+    clips = []
+    for index, name in enumerate(("coaching.mp4", "equipment.mp4", "members.mp4")):
+        clip = VideoFileClip(str(media / name))
+        # cover: scale to fill, centre-crop
+        scale = max(width / clip.w, height / clip.h)
+        clip = clip.resized(scale).cropped(
+            x_center=clip.w * scale / 2, y_center=clip.h * scale / 2, width=width, height=height
+        )
+        if index > 0:
+            clip = clip.with_effects([vfx.CrossFadeIn(fade)])
+        clips.append(clip)
+    video = concatenate_videoclips(clips, method="compose", padding=-fade)
+    video = video.with_audio(video.audio.with_effects([MultiplyVolume(0.3)]))
+    layers = [video]
+    for start, end, text in CAPTIONS:
+        caption = (
+            TextClip(
+                font=font,
+                text=text,
+                font_size=54,
+                color="white",
+                bg_color="black",
+                method="caption",
+                size=(width - 172, None),
+            )
+            .with_opacity(0.7)
+            .with_start(start)
+            .with_duration(end - start)
+            .with_position(("center", height - 422))
+        )
+        layers.append(caption)
+    mark = (
+        TextClip(font=font, text="NearIQ", font_size=60, color="white")
+        .with_opacity(0.6)
+        .with_duration(SLOT)
+        .with_position((width - 260, height - 110))
+    )
+    layers.append(mark)
+    final = CompositeVideoClip(layers, size=(width, height)).with_duration(SLOT)
+    if final.duration < SLOT:  # pragma: no cover - the reference content is longer than the slot
+        final = CompositeVideoClip([ColorClip((width, height), (0, 0, 0), duration=SLOT), final])
+    final.write_videofile(
+        str(out / "moviepy.mp4"), fps=30, codec="libx264", preset=preset,
+        audio_codec="aac", audio_fps=48000, ffmpeg_params=["-crf", "20", "-profile:v", "high",
+                                                           "-pix_fmt", "yuv420p"],
+        logger=None,
+    )  # fmt: skip
+
+
+CASES = {
+    "floor": case_floor,
+    "engine": case_engine,
+    "filters": case_filters,
+    "moviepy": case_moviepy,
+}
+
+
+def run_case(name: str, media: Path, preset: str) -> dict[str, float]:
+    """Run one case in a child process; wall seconds and peak RSS (MB) of it and its children."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, __file__, "--case", name, "--media",
+                                    str(media), "--out", out, "--preset", preset])  # fmt: skip
+        _, status, usage = __import__("os").wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        if status != 0:
+            raise SystemExit(f"case {name} failed ({status})")
+        report = json.loads((Path(out) / "rss.json").read_text())
+    # ru_maxrss is in KiB on Linux
+    return {
+        "wall": wall,
+        "peak_mb": max(report["self"], report["children"], usage.ru_maxrss) / 1024,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=CASES)
+    parser.add_argument("--media", type=Path)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--preset", default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-moviepy", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from compositor.settings import Settings
+
+    preset = args.preset or Settings().preset
+    if args.case:
+        CASES[args.case](args.media, args.out, preset)
+        (args.out / "rss.json").write_text(json.dumps({
+            "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        }))  # fmt: skip
+        return 0
+
+    media = ROOT / "out" / "bench-media"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_media.py"), str(media)],
+                   check=True)  # fmt: skip
+    names = ["floor", "engine", "filters"] + ([] if args.skip_moviepy else ["moviepy"])
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for round_ in range(args.repeat):
+        for name in names:
+            if name == "moviepy" and round_ > 0:
+                continue  # minutes per run: once is enough for a ratio this large
+            results[name].append(run_case(name, media, preset))
+            print(f"round {round_ + 1} {name:8s} {results[name][-1]['wall']:7.2f}s", flush=True)
+
+    summary = {
+        name: {
+            "wall_s": statistics.median(r["wall"] for r in runs),
+            "peak_mb": max(r["peak_mb"] for r in runs),
+            "realtime_factor": SLOT / statistics.median(r["wall"] for r in runs),
+        }
+        for name, runs in results.items()
+    }
+    floor, engine = summary["floor"], summary["engine"]
+    print(f"\npreset {preset}, 15 s of 1080x1920, median of {args.repeat} (moviepy: 1 run)\n")
+    print(f"{'case':10s} {'wall s':>8s} {'x realtime':>10s} {'peak MB':>8s} {'vs floor':>9s}")
+    for name, row in summary.items():
+        print(f"{name:10s} {row['wall_s']:8.2f} {row['realtime_factor']:10.2f} "
+              f"{row['peak_mb']:8.0f} {row['wall_s'] / floor['wall_s']:8.2f}x")  # fmt: skip
+    ratios = {
+        "engine_vs_floor_wall": engine["wall_s"] / floor["wall_s"],
+        "engine_vs_floor_memory": engine["peak_mb"] / floor["peak_mb"],
+        "filters_share_of_engine": summary["filters"]["wall_s"] / engine["wall_s"],
+    }
+    if "moviepy" in summary:
+        ratios["moviepy_vs_engine_wall"] = summary["moviepy"]["wall_s"] / engine["wall_s"]
+    print()
+    for key, value in ratios.items():
+        print(f"{key:28s} {value:6.2f}")
+    print("\ntargets: engine/floor wall <= 1.25, moviepy/engine >= 15, engine/floor memory <= 1.5")
+    if args.json:
+        args.json.write_text(json.dumps({"preset": preset, "cases": summary, "ratios": ratios},
+                                        indent=2))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
