@@ -25,12 +25,11 @@ class Rect:
 
 def cover_crop(src_w: int, src_h: int, out_w: int, out_h: int) -> Rect:
     """The centred region of the source with the output's aspect ratio."""
+    full_w, full_h = src_w - src_w % 2, src_h - src_h % 2
     if src_w * out_h > src_h * out_w:  # source is wider: cut the sides
-        width = min(even(src_h * out_w / out_h), src_w - src_w % 2)
-        height = src_h - src_h % 2
+        width, height = min(even(full_h * out_w / out_h), full_w), full_h
     else:  # source is taller: cut top and bottom
-        width = src_w - src_w % 2
-        height = min(even(src_w * out_h / out_w), src_h - src_h % 2)
+        width, height = full_w, min(even(full_w * out_h / out_w), full_h)
     return Rect((src_w - width) // 2, (src_h - height) // 2, width, height)
 
 

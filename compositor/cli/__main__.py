@@ -1,0 +1,7 @@
+"""``python -m compositor.cli``."""
+
+import sys
+
+from compositor.cli import main
+
+sys.exit(main())
