@@ -45,6 +45,9 @@ class CueRules:
     linger_ms: int = 300  # how long a cue stays after its last word, when there is room
 
 
+RULES = CueRules()  # the contract's rules (CONTRACT §5)
+
+
 @dataclass(frozen=True)
 class TimedWord:
     text: str
@@ -70,7 +73,7 @@ def ends_with_punctuation(word: str) -> bool:
     return bool(stripped) and (stripped[-1] in SENTENCE_END or stripped[-1] in CLAUSE_END)
 
 
-def wrap_lines(words: Sequence[str], rules: CueRules = CueRules()) -> tuple[str, ...] | None:
+def wrap_lines(words: Sequence[str], rules: CueRules = RULES) -> tuple[str, ...] | None:
     """The words on at most ``max_lines`` lines of ``max_line_chars``, or None if they don't fit.
 
     One line when it fits; otherwise the split with the most even lines, preferring a line
@@ -103,7 +106,7 @@ def _break_cost(brk: Break) -> int:
 
 
 def split_cues(
-    words: Sequence[TimedWord], slot_ms: int, rules: CueRules = CueRules()
+    words: Sequence[TimedWord], slot_ms: int, rules: CueRules = RULES
 ) -> tuple[TimedCue, ...]:
     """Group ``words`` (output timeline, in order) into cues; see the module docstring."""
     count = len(words)

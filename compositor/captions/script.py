@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from compositor.captions.cues import CueRules, TimedCue, TimedWord, split_cues
+from compositor.captions.cues import RULES, CueRules, TimedCue, TimedWord, split_cues
 from compositor.errors import InvalidJob
 from compositor.job import Audio, Output, json_path
 from compositor.narration.narrate import NarrationTrack, narrate
@@ -51,7 +51,7 @@ def cue_dict(cue: TimedCue) -> dict[str, Any]:
     }
 
 
-def cues_for_track(track: NarrationTrack, rules: CueRules = CueRules()) -> tuple[TimedCue, ...]:
+def cues_for_track(track: NarrationTrack, rules: CueRules = RULES) -> tuple[TimedCue, ...]:
     """Cues for a narration already placed on the output (what the render pipeline has)."""
     words = [TimedWord(w.text, w.start_ms, w.end_ms, w.brk) for w in track.output_words()]
     return split_cues(words, track.slot_ms, rules)
@@ -80,7 +80,7 @@ def script_captions(
     engine: str = "local",
     voice: str | None = None,
     duration_mode: str = "trim-pad",
-    rules: CueRules = CueRules(),
+    rules: CueRules = RULES,
     work_dir: Path | None = None,
 ) -> CaptionTrack:
     """Synthesize ``script`` (into a temporary folder) and caption it on the output timeline.
@@ -101,8 +101,9 @@ def script_captions(
         },
         "audio",
     )
-    output = _validated(Output, {"durationSec": duration_sec, "durationMode": duration_mode},
-                        "output")  # fmt: skip
+    output = _validated(
+        Output, {"durationSec": duration_sec, "durationMode": duration_mode}, "output"
+    )
     if audio.voice_start_sec > output.duration_sec:
         raise InvalidJob(
             "audio.voiceStartSec: must not exceed output.durationSec", field="audio.voiceStartSec"

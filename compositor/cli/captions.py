@@ -36,8 +36,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--pace", default="1.0", help="speechPace, 0.5-2.0 [1.0]")
     parser.add_argument("--start", default="0.5", help="voiceStartSec [0.5]")
     parser.add_argument("--duration", default="15", help="slot seconds, 1-120 [15]")
-    parser.add_argument("--fit", action="store_true", help="durationMode fit: raise the pace "
-                        "up to 1.25x when the narration is too long")  # fmt: skip
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="durationMode fit: raise the pace up to 1.25x when the narration is too long",
+    )
     parser.add_argument("--engine", choices=("local", "premium"), default="local")
     parser.add_argument("--voice", help="voice (local: en-us, en-gb, en-us+f3, ...)")
     parser.add_argument("--vtt", type=Path, help="write WebVTT here")
@@ -73,8 +76,17 @@ def run(args: argparse.Namespace) -> int:
     if args.srt:
         write_srt(track.cues, args.srt)
     if args.json:
-        print(json.dumps({"pace": track.pace, "voiceEndSec": track.voice_end_ms / 1000,
-                          "cues": track.cue_dicts()}, ensure_ascii=False, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "pace": track.pace,
+                    "voiceEndSec": track.voice_end_ms / 1000,
+                    "cues": track.cue_dicts(),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     for cue in track.cues:
         text = cue.text.replace("\n", " / ")

@@ -8,8 +8,9 @@ so no audio device and no eSpeak thread are involved.
 
 The library keeps global state (current voice, parameters, the one callback, the pitch
 flutter phase), so every synthesis holds ``_LOCK`` and, when it can, runs in a freshly
-loaded private copy of the library (see ``ESpeak``). Library search order: the ``espeak_library`` setting, the
-``espeakng-loader`` wheel (library and data shipped in the wheel), then a system
+loaded private copy of the library (see ``ESpeak``). Library search order: the
+``espeak_library`` setting, the ``espeakng-loader`` wheel (library and data shipped in the
+wheel), then a system
 ``libespeak-ng`` found by the dynamic loader (with its compiled-in data path).
 """
 
@@ -141,9 +142,15 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.espeak_SetVoiceByName.restype = ctypes.c_int
     lib.espeak_SetParameter.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
     lib.espeak_Synth.argtypes = (
-        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-        ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
-    )  # fmt: skip
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    )
     lib.espeak_Synth.restype = ctypes.c_int
     lib.espeak_Terminate.restype = ctypes.c_int
     if hasattr(lib, "espeak_ng_SetRandSeed"):

@@ -51,9 +51,9 @@ def fit_pace(
     about = "about " if estimated else ""
     at = f"at pace {top:g}" + (" (the most durationMode fit allows)" if mode == "fit" else "")
     raise NarrationTooLong(
-        f"{field}: the narration needs {about}{speech_ms / 1000 / top:.1f}s {at} after "
-        f"voiceStartSec {voice_start_ms / 1000:g}s, but the slot leaves "
-        f"{max(room_ms, 0) / 1000:g}s: {about}{overflow_sec:.1f}s too long",
+        f"{field}: the narration needs {about}{math.ceil(speech_ms / top) / 1000:g}s {at} "
+        f"after voiceStartSec {voice_start_ms / 1000:g}s, but the slot leaves "
+        f"{max(room_ms, 0) / 1000:g}s: {about}{overflow_sec:g}s too long",
         overflow_sec=overflow_sec,
         field=field,
     )

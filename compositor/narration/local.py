@@ -104,8 +104,9 @@ def speak(
         chars, sample = result.progress
         heard_ms = audio.samples_to_ms(max(sample - onset, 0), rate)
         estimate = heard_ms * len(script.text) // chars if chars else spoken_ms
-        return Narration(path, rate, spoken_ms, max(estimate, spoken_ms), (), (), "local", name,
-                         complete=False)  # fmt: skip
+        return Narration(
+            path, rate, spoken_ms, max(estimate, spoken_ms), (), (), "local", name, complete=False
+        )
     return Narration(
         path=path,
         sample_rate=rate,
@@ -137,7 +138,7 @@ def word_start_samples(script: Script, result: Synthesis) -> list[int]:
             first_event[index] = event.sample if current is None else min(current, event.sample)
     total = len(result.samples)
     starts: list[int] = []
-    for index, sample in enumerate(first_event):
+    for sample in first_event:
         if sample is None:  # silent token: start where the previous one starts (or 0)
             sample = starts[-1] if starts else 0
         starts.append(min(max(sample, starts[-1] if starts else 0), total))

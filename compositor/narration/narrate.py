@@ -136,7 +136,7 @@ def narrate(
         voice_start_ms=voice_start_ms,
         slot_ms=slot_ms,
         mode=mode,
-        estimated=not narration.complete,
+        estimated=not narration.complete and narration.engine != "source",
         field=field,
     )
     return NarrationTrack(narration, pace, voice_start_ms, slot_ms)
@@ -150,8 +150,9 @@ def ensure_available(engine: str, settings: Settings) -> None:
         if reason is not None:
             raise NarrationError(f"premium narration is unavailable: {reason}", field=ENGINE_FIELD)
     elif not local.available(settings):
-        raise NarrationError("local narration is unavailable: eSpeak NG does not load",
-                             field=ENGINE_FIELD)  # fmt: skip
+        raise NarrationError(
+            "local narration is unavailable: eSpeak NG does not load", field=ENGINE_FIELD
+        )
 
 
 def available(engine: str, settings: Settings) -> bool:

@@ -19,6 +19,7 @@ import httpx
 
 from compositor.errors import InvalidJob, NarrationError
 from compositor.narration import align, segments
+from compositor.narration.audio import samples_to_ms
 from compositor.narration.script import Script
 from compositor.narration.timing import Narration, WordTiming, sentences_of
 from compositor.settings import Settings
@@ -72,7 +73,8 @@ def unavailable_reason(
         ) as client:
             response = client.get(f"{base}/v1/models", headers=headers(settings))
     except httpx.TimeoutException:
-        return f"the narration server did not answer within {settings.premium_tts_preflight_timeout_sec:g}s"
+        seconds = settings.premium_tts_preflight_timeout_sec
+        return f"the narration server did not answer within {seconds:g}s"
     except httpx.HTTPError as exc:
         return f"the narration server is unreachable ({type(exc).__name__})"
     if response.status_code in (404, 405):
@@ -145,8 +147,7 @@ class SpeechClient:
             ) from None
         if response.status_code >= 400:
             raise NarrationError(
-                f"the narration server answered HTTP {response.status_code}: "
-                f"{response.text[:200]}",
+                f"the narration server answered HTTP {response.status_code}: {response.text[:200]}",
                 field=ENGINE_FIELD,
             )
         return response.content
@@ -192,11 +193,23 @@ def speak(
     if not complete:
         reached = script.words[ranges[len(pieces) - 1][1] - 1].end
         estimate = duration_ms * len(script.text) // max(reached, 1)
-        return Narration(path, joined.frame_rate, duration_ms, max(estimate, duration_ms), (), (),
-                         "premium", name, complete=False)  # fmt: skip
+        return Narration(
+            path,
+            joined.frame_rate,
+            duration_ms,
+            max(estimate, duration_ms),
+            (),
+            (),
+            "premium",
+            name,
+            complete=False,
+        )
     words: list[WordTiming] = []
+    rate = joined.frame_rate
     for (first, stop), start, piece in zip(ranges, starts, pieces, strict=True):
-        span = align.spread_words(script.words[first:stop], start, start + segments.length_ms(piece))
+        begin_ms = samples_to_ms(start, rate)
+        end_ms = samples_to_ms(start + int(piece.frame_count()), rate)
+        span = align.spread_words(script.words[first:stop], begin_ms, end_ms)
         words.extend(
             WordTiming(word.text, begin, end, word.brk)
             for word, (begin, end) in zip(script.words[first:stop], span, strict=True)

@@ -64,7 +64,9 @@ def normalize(raw: str) -> str:
     """NFC, control characters out, whitespace collapsed: the text every engine speaks."""
     text = unicodedata.normalize("NFC", raw)
     text = "".join(
-        " " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch) != "Cc"
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch) != "Cc"
     )
     return re.sub(r" +", " ", text).strip()
 
@@ -92,12 +94,12 @@ def parse_script(
 ) -> Script:
     """Normalize and split a script; refuse one that is empty, too long or has no words."""
     if len(raw) > max_chars:
-        raise InvalidJob(
-            f"{field}: at most {max_chars} characters ({len(raw)} given)", field=field
-        )
+        raise InvalidJob(f"{field}: at most {max_chars} characters ({len(raw)} given)", field=field)
     text = normalize(raw)
     if not text:
-        raise InvalidJob(f"{field}: the script is empty", field=field, code="narration_script_empty")
+        raise InvalidJob(
+            f"{field}: the script is empty", field=field, code="narration_script_empty"
+        )
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     merged: list[list[int]] = []  # [start, end] of each word, riders included
     leading: int | None = None  # start of riders before the first word

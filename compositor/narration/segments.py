@@ -78,10 +78,8 @@ def conform(segment: AudioSegment, like: AudioSegment) -> AudioSegment:
 
 
 def join(segments: list[AudioSegment], gap_ms: int) -> tuple[AudioSegment, list[int]]:
-    """Segments one after another with ``gap_ms`` of silence between; each one's start (ms).
-
-    Starts are counted in samples and converted once, so they do not drift with pydub's
-    millisecond lengths.
+    """Segments one after another with ``gap_ms`` of silence between; each one's first
+    sample. Positions are counted in samples, so they do not drift with pydub's milliseconds.
     """
     first = segments[0]
     rate = first.frame_rate
@@ -93,7 +91,7 @@ def join(segments: list[AudioSegment], gap_ms: int) -> tuple[AudioSegment, list[
     for segment in segments[1:]:
         joined += gap
         at += int(gap.frame_count())
-        starts.append(audio.samples_to_ms(at, rate))
+        starts.append(at)
         joined += segment
         at += int(segment.frame_count())
     return joined, starts

@@ -40,8 +40,9 @@ def from_source(path: Path, out: Path, *, max_ms: int | None) -> Narration:
     if max_ms is not None and info.audio.duration_sec * 1000 > max_ms:
         # Too long to ever fit: report its length without decoding all of it.
         ms = round(info.audio.duration_sec * 1000)
-        return Narration(out, info.audio.sample_rate, ms, ms, (), (), "source", None,
-                         complete=False)  # fmt: skip
+        return Narration(
+            out, info.audio.sample_rate, ms, ms, (), (), "source", None, complete=False
+        )
     try:
         recording = segments.decode(path.read_bytes())
     except segments.NotAudio as exc:

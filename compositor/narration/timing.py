@@ -82,8 +82,9 @@ def to_output_ms(raw_ms: int, *, pace: float, voice_start_ms: int) -> int:
     return voice_start_ms + round(raw_ms / pace)
 
 
-def sentences_of(words: tuple[WordTiming, ...], bounds: list[tuple[int, int]], text: list[str]
-                 ) -> tuple[SentenceTiming, ...]:  # fmt: skip
+def sentences_of(
+    words: tuple[WordTiming, ...], bounds: list[tuple[int, int]], text: list[str]
+) -> tuple[SentenceTiming, ...]:
     """Sentence timings from word ranges ``[first, stop)``: first word's start, last's end."""
     return tuple(
         SentenceTiming(
