@@ -128,9 +128,11 @@ def test_concurrent_syntheses_are_serialized_and_identical(tmp_path, spoken):
 
 def test_numbers_and_emoji_are_timed_on_their_words(tmp_path):
     narration = synthesize_script(
-        "Since 2024, 1,500 loaves 🍞 sold.", voice="en-us", settings=Settings(),
+        "Since 2024, 1,500 loaves 🍞 sold.",
+        voice="en-us",
+        settings=Settings(),
         path=tmp_path / "n.wav",
-    )  # fmt: skip
+    )
     assert [w.text for w in narration.words] == ["Since", "2024,", "1,500", "loaves 🍞", "sold."]
     durations = [w.end_ms - w.start_ms for w in narration.words]
     # "twenty twenty-four" and "one thousand five hundred" take longer than "since".
