@@ -134,7 +134,7 @@ def split_cues(
             word = words[stop - 1]
             chars += len(word.text) + 1
             heard_until = max(heard_until, word.end_ms)
-            if chars > room + rules.max_lines or heard_until - start > rules.max_ms:
+            if chars > room + rules.max_lines - 1 or heard_until - start > rules.max_ms:
                 break
             if stop - 1 > first and words[stop - 2].brk == Break.SENTENCE:
                 inner_sentences += 1

@@ -12,7 +12,9 @@ pace 1.0, first sample = voice onset). A word at raw time ``t`` is heard on the 
     voiceStartSec + t / speechPace
 
 (``NarrationTrack.to_output_ms``, ``NarrationTrack.output_words()``). Pitch does not move
-words: it is a pitch shift at constant tempo.
+words: it is a pitch shift at constant tempo. In an FFmpeg graph that means stretching first
+and delaying after (``rubberband=tempo=P,adelay=S``): a delay placed before the stretch would
+be stretched too (``tests/captions/test_script_captions.py`` measures exactly this chain).
 """
 
 from compositor.narration.narrate import (

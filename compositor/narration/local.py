@@ -124,7 +124,8 @@ def speak(
 
 
 def word_start_samples(script: Script, result: Synthesis) -> list[int]:
-    """Start sample of every script word: its first event; words without one, interpolated."""
+    """Start sample of every script word: its first event (a word eSpeak reported no event for
+    starts with the word before it, so timings stay monotonic)."""
     word_starts = [w.start for w in script.words]
     first_event: list[int | None] = [None] * len(script.words)
     for event in result.words:
