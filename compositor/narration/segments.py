@@ -32,7 +32,7 @@ class NotAudio(Exception):
 def decode(data: bytes) -> AudioSegment:
     """Any container/codec PyAV reads -> 16-bit PCM segment (mono, or stereo if it was)."""
     try:
-        with av.open(io.BytesIO(data), metadata_errors="ignore") as container:
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise NotAudio("no audio stream")
             stream = container.streams.audio[0]
@@ -41,7 +41,7 @@ def decode(data: bytes) -> AudioSegment:
             resampler = av.AudioResampler(
                 format="s16", layout="mono" if channels == 1 else "stereo", rate=rate
             )
-            chunks = []
+            chunks: list[bytes] = []
             for frame in container.decode(stream):
                 chunks.extend(out.to_ndarray().tobytes() for out in resampler.resample(frame))
             chunks.extend(out.to_ndarray().tobytes() for out in resampler.resample(None))

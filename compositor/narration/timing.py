@@ -54,8 +54,9 @@ class Narration:
     """Raw narration: play ``path`` from ``voiceStartSec`` at ``speechPace``.
 
     ``complete`` is False when synthesis stopped at a length limit (the script could never
-    fit); ``speech_ms`` is then an estimate of the whole script's length, from the share of
-    the text spoken so far.
+    fit): ``speech_ms`` is then the whole script's length estimated from the share of text
+    spoken (a recording's exact length), ``words`` is empty and the file holds only the
+    start (nothing, for a recording). ``narrate()`` turns it into ``narration_too_long``.
     """
 
     path: Path  # WAV, 16-bit PCM, mono or stereo, the engine's own sample rate
