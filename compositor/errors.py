@@ -7,6 +7,8 @@ table, so no caller inspects messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CompositorError(Exception):
     """Base class of every error the compositor raises on purpose."""
@@ -20,7 +22,7 @@ class CompositorError(Exception):
         if code is not None:
             self.code = code
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "field": self.field}
 
 
@@ -72,6 +74,19 @@ class DurationOutOfTolerance(CompositorError):
 
 
 class NarrationError(CompositorError):
-    """Raised when narration cannot be produced (engine missing, voice unknown, too long)."""
+    """Raised when a narration engine cannot produce speech (missing, unreachable, failing)."""
 
     code = "narration_unavailable"
+
+
+class NarrationTooLong(InvalidJob):
+    """Raised when the narration cannot end inside the slot after ``voiceStartSec``."""
+
+    code = "narration_too_long"
+
+    def __init__(self, message: str, *, overflow_sec: float, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.overflow_sec = overflow_sec
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "overflowSec": self.overflow_sec}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -69,6 +69,32 @@ class Settings(BaseSettings):
     max_source_pixels: int = Field(
         default=8192 * 4320, description="Largest accepted source frame (width x height)."
     )
+
+    # Narration (compositor.narration): local eSpeak NG, premium OpenAI-compatible speech.
+    narration_voice: str = Field(default="en-us", description="Default voice of the local engine.")
+    narration_max_sec: float = Field(
+        default=300, gt=0, le=3600, description="Longest narration synthesized, in raw seconds."
+    )
+    espeak_library: str | None = Field(
+        default=None, description="libespeak-ng to load instead of the espeakng-loader wheel's."
+    )
+    espeak_data_dir: Path | None = Field(
+        default=None, description="espeak-ng-data folder matching espeak_library."
+    )
+    premium_tts_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible speech server (no /v1)."
+    )
+    premium_tts_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key of the speech server (use the _FILE variant)."
+    )
+    premium_tts_model: str = "tts-1"
+    premium_tts_voice: str = Field(default="alloy", description="Default premium voice.")
+    premium_tts_voices: str = Field(
+        default="alloy,ash,ballad,coral,echo,fable,nova,onyx,sage,shimmer,verse",
+        description="Comma-separated voices the server offers; '*' accepts any name.",
+    )
+    premium_tts_timeout_sec: float = Field(default=30.0, gt=0, le=600)
+    premium_tts_preflight_timeout_sec: float = Field(default=2.0, gt=0, le=30)
 
     @classmethod
     def settings_customise_sources(
