@@ -268,11 +268,13 @@ def spread_words(cue: Cue) -> list[tuple[str, float, float]]:
 
 
 def karaoke_events(cue: Cue, end: float) -> list[Event]:
-    """One event per word, the whole line shown with the current word highlighted."""
+    """One event per word, the whole cue shown with the current word highlighted; the cue's own
+    line breaks are kept (words are matched to its lines in order)."""
     words = spread_words(cue)
     if not words:
         return [Event(1, cue.start_sec, end, "caption", escape_ass_text(cue.text))]
     highlight = "{\\1c" + override_colour(YELLOW) + "}"
+    line_ends = _line_ends(cue.text, len(words))
     events = []
     for index, (_, start, _) in enumerate(words):
         stop = words[index + 1][1] if index + 1 < len(words) else end
@@ -280,12 +282,26 @@ def karaoke_events(cue: Cue, end: float) -> list[Event]:
         stop = min(stop, end)
         if stop <= start:
             continue
-        parts = []
-        for j, (text, _, _) in enumerate(words):
-            escaped = escape_ass_text(text)
-            parts.append(highlight + escaped + "{\\r}" if j == index else escaped)
-        events.append(Event(1, start, stop, "caption", " ".join(parts)))
+        text = ""
+        for j, (word, _, _) in enumerate(words):
+            escaped = escape_ass_text(word)
+            text += highlight + escaped + "{\\r}" if j == index else escaped
+            if j + 1 < len(words):
+                text += "\\N" if j in line_ends else " "
+        events.append(Event(1, start, stop, "caption", text))
     return events
+
+
+def _line_ends(text: str, word_count: int) -> set[int]:
+    """Indices of the words that end a line of ``text`` (when its words match the timings)."""
+    lines = [line.split() for line in text.splitlines() if line.split()]
+    if sum(len(line) for line in lines) != word_count:
+        return set()
+    ends, total = set(), 0
+    for line in lines[:-1]:
+        total += len(line)
+        ends.add(total - 1)
+    return ends
 
 
 def caption_events(captions: Captions, slot_sec: float) -> list[Event]:

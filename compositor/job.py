@@ -172,7 +172,9 @@ class Audio(Model):
     voice: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     music: Music | None = None
     ducking: bool = True
-    loudness_lufs: float = Field(default=-14, ge=-40, le=-5)
+    loudness_lufs: Annotated[float, Field(ge=-40, le=-5)] | None = Field(
+        default=-14, description="Integrated loudness of the mix; null leaves levels untouched."
+    )
 
 
 JobId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]

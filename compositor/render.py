@@ -1,8 +1,9 @@
 """The engine's entry point: job -> verified MP4 and poster, published atomically.
 
-resolve sources -> probe -> plan (pure) -> run FFmpeg once in a private folder -> verify the
-written file -> rename into place. A render that fails, times out, is cancelled or misses the
-slot leaves nothing at the destination.
+resolve and probe sources, synthesize narration -> measure the mix's loudness (audio only) ->
+plan (pure) -> run FFmpeg once in a private folder -> verify the written file -> cut the poster
+-> rename into place. A render that fails, times out, is cancelled or misses the slot leaves
+nothing at the destination.
 """
 
 from __future__ import annotations
@@ -14,26 +15,31 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from compositor.captions.script import cues_for_track
 from compositor.errors import CompositorError, DurationOutOfTolerance, SourceUnavailable
 from compositor.ffmpeg_bin import find_ffmpeg
-from compositor.job import Job
-from compositor.plan.build import EncodeOptions, RenderPlan, build_plan
+from compositor.job import Captions, Cue, Job, Word
+from compositor.narration import NarrationTrack, narrate
+from compositor.plan.build import EncodeOptions, RenderPlan, build_measure_args, build_plan
 from compositor.plan.clips import ClipPlan, plan_clips
 from compositor.plan.copy import copy_blockers, copy_plan
+from compositor.plan.mix import MixPlan, Music, Voice, parse_loudnorm
 from compositor.poster import write_poster
 from compositor.probe import probe
 from compositor.runner import ProgressCallback, run_ffmpeg
 from compositor.settings import Settings
 from compositor.sources import SourceResolver
+from compositor.timeline import SAMPLE_RATE
 from compositor.verify import Verification, verify_output
 
 log = logging.getLogger(__name__)
 
 StageCallback = Callable[[str], None]
+MIN_MUSIC_SEC = 1.0  # shorter music would loop into a buzz; refused with its field
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,13 @@ class RenderResult:
 
 @dataclass(frozen=True)
 class PreparedJob:
-    """A job whose sources are local and probed, and its plans."""
+    """A job whose sources are local and probed, its narration synthesized."""
 
-    job: Job
+    job: Job  # with captions filled from the narration when it asked for them
     clips: list[ClipPlan]
-    plan: RenderPlan
-    fallback: RenderPlan | None  # the full render, when ``plan`` is the stream-copy fast path
+    watermark_image: str | None
+    narration: NarrationTrack | None
+    mix_plan: MixPlan | None
 
 
 def encode_options(settings: Settings, preset: str | None = None) -> EncodeOptions:
@@ -91,10 +98,9 @@ def encode_options(settings: Settings, preset: str | None = None) -> EncodeOptio
     )
 
 
-def prepare(
-    job: Job, resolver: SourceResolver, settings: Settings, *, preset: str | None = None
-) -> PreparedJob:
-    """Resolve and probe every source and build the plan; raises before anything renders."""
+def prepare(job: Job, resolver: SourceResolver, settings: Settings, work_dir: Path) -> PreparedJob:
+    """Resolve and probe every source and synthesize narration into ``work_dir``; raises
+    before anything renders."""
     paths = [
         str(resolver.resolve(clip.source, f"clips[{i}].source")) for i, clip in enumerate(job.clips)
     ]
@@ -103,19 +109,94 @@ def prepare(
     watermark_image = None
     if job.watermark is not None and job.watermark.image is not None:
         image = resolver.resolve(job.watermark.image, "watermark.image")
-        media = probe(image, field="watermark.image")
-        if not media.is_image:
+        if not probe(image, field="watermark.image").is_image:
             raise SourceUnavailable("watermark.image: not a still image", field="watermark.image",
                                     code="source_unsupported")  # fmt: skip
         watermark_image = str(image)
+    music = _music(job, resolver)
+    narration = narrate(job.audio, job.output, settings, work_dir, resolver=resolver)
+    job = _with_narration_captions(job, narration)
+    return PreparedJob(job, clips, watermark_image, narration, _mix_plan(job, narration, music))
+
+
+def _music(job: Job, resolver: SourceResolver) -> Music | None:
+    audio = job.audio
+    if audio.music is None:
+        return None
+    field = "audio.music.source"
+    path = resolver.resolve(audio.music.source, field)
+    media = probe(path, field=field)
+    if media.audio is None:
+        raise SourceUnavailable(f"{field}: has no audio", field=field, code="source_not_audio")
+    if media.audio.duration_sec < MIN_MUSIC_SEC:
+        raise SourceUnavailable(
+            f"{field}: {media.audio.duration_sec:.2f}s of music is shorter than the "
+            f"{MIN_MUSIC_SEC:g}s a loop needs",
+            field=field,
+            code="music_too_short",
+        )
+    needed = job.output.duration_sec - audio.music_start_sec
+    return Music(
+        path=str(path),
+        volume=audio.music_volume,
+        start_samples=round(audio.music_start_sec * SAMPLE_RATE),
+        loops=media.audio.duration_sec < needed,
+    )
+
+
+def _mix_plan(job: Job, narration: NarrationTrack | None, music: Music | None) -> MixPlan | None:
+    audio = job.audio
+    voice = None
+    if narration is not None:
+        voice = Voice(
+            path=str(narration.narration.path),
+            pace=narration.pace,
+            pitch_semitones=audio.pitch,
+            volume=audio.voice_volume,
+            start_samples=round(narration.voice_start_ms * SAMPLE_RATE / 1000),
+        )
+    if voice is None and music is None and audio.loudness_lufs is None:
+        return None
+    return MixPlan(voice=voice, music=music, ducking=audio.ducking,
+                   loudness_target=audio.loudness_lufs)  # fmt: skip
+
+
+def _with_narration_captions(job: Job, narration: NarrationTrack | None) -> Job:
+    """Captions asked for without cues, on a narrated job: cue them from the narration itself."""
+    captions = job.captions
+    if narration is None or captions is None or captions.cues or not captions.burn_in:
+        return job
+    cues = [
+        Cue(
+            start_sec=cue.start_ms / 1000,
+            end_sec=cue.end_ms / 1000,
+            text=cue.text,
+            words=[
+                Word(text=w.text, start_sec=w.start_ms / 1000, end_sec=w.end_ms / 1000)
+                for w in cue.words
+            ],
+        )
+        for cue in cues_for_track(narration)
+    ]
+    filled = Captions(cues=cues, style=captions.style, burn_in=captions.burn_in)
+    return job.model_copy(update={"captions": filled})
+
+
+def _plans(prepared: PreparedJob, settings: Settings, preset: str | None) -> list[RenderPlan]:
+    """The stream-copy fast path first when nothing needs re-encoding, then the full render."""
+    job, clips = prepared.job, prepared.clips
     full = build_plan(
-        job, clips, encode=encode_options(settings, preset), watermark_image=watermark_image
+        job,
+        clips,
+        encode=encode_options(settings, preset),
+        watermark_image=prepared.watermark_image,
+        mix_plan=prepared.mix_plan,
     )
     blockers = copy_blockers(job, clips)
-    if not blockers:
-        return PreparedJob(job, clips, copy_plan(job, clips), fallback=full)
-    log.debug("full render: %s", "; ".join(blockers))
-    return PreparedJob(job, clips, full, fallback=None)
+    if blockers:
+        log.debug("full render: %s", "; ".join(blockers))
+        return [full]
+    return [copy_plan(job, clips), full]
 
 
 def render(
@@ -133,8 +214,6 @@ def render(
     """Render ``job`` into ``output_path`` (and its poster) or raise a CompositorError."""
     started = time.monotonic()
     stage = on_stage or (lambda _name: None)
-    stage("fetching")
-    prepared = prepare(job, resolver, settings, preset=preset)
     poster_path = poster_path or output_path.with_suffix(".jpg")
     output_path.parent.mkdir(parents=True, exist_ok=True)
     ffmpeg = find_ffmpeg(settings.ffmpeg_path)
@@ -142,15 +221,19 @@ def render(
     # rename) unless a work_dir is configured.
     work = Path(tempfile.mkdtemp(prefix=".render-", dir=settings.temp_root() or output_path.parent))
     try:
-        plans = [prepared.plan] + ([prepared.fallback] if prepared.fallback else [])
+        stage("fetching")
+        prepared = prepare(job, resolver, settings, work)
+        stage("rendering")
+        prepared = _measure_loudness(prepared, work, ffmpeg.path, settings, cancel)
+        plans = _plans(prepared, settings, preset)
         for attempt, plan in enumerate(plans):
             try:
-                stage("rendering")
                 verification = _run(plan, work, ffmpeg.path, job, settings, on_progress, cancel,
                                     stage)  # fmt: skip
             except DurationOutOfTolerance:
                 if attempt + 1 < len(plans):
                     log.info("stream copy missed the slot; rendering in full")
+                    stage("rendering")
                     continue
                 raise
             write_poster(work / plan.output_name, plan.poster_frame / plan.fps, work / "poster.jpg")
@@ -170,6 +253,30 @@ def render(
         raise AssertionError("unreachable: the last plan either returns or raises")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure_loudness(
+    prepared: PreparedJob,
+    work: Path,
+    ffmpeg_path: str,
+    settings: Settings,
+    cancel: threading.Event | None,
+) -> PreparedJob:
+    """First pass of two-pass loudness normalization: the mix alone, measured by loudnorm.
+
+    One pass (loudnorm's dynamic mode) misses short mixes by more than 1 LU and pumps the
+    music; the audio-only pass costs a fraction of the render (no video is decoded)."""
+    mix_plan = prepared.mix_plan
+    if mix_plan is None or mix_plan.loudness_target is None:
+        return prepared
+    args = build_measure_args(prepared.job, prepared.clips, mix_plan)
+    result = run_ffmpeg([ffmpeg_path, *args], cwd=work, timeout_sec=settings.render_timeout_sec,
+                        cancel=cancel, nice=settings.nice)  # fmt: skip
+    measured = parse_loudnorm(result.stderr_tail)
+    if measured is None:
+        log.warning("loudness measurement printed nothing; levels left as mixed")
+        return prepared
+    return replace(prepared, mix_plan=replace(mix_plan, loudness=measured))
 
 
 def _run(

@@ -181,17 +181,19 @@ def test_a_clip_shorter_than_twice_the_fade_is_refused_with_its_index():
 def test_stream_copy_only_when_nothing_changes():
     ready = media(960, 540, 3)
     job = make_job(clips=[{"source": "a"}, {"source": "b"}], output={"durationSec": 6},
-                   audio={"nativeVolume": 1.0})  # fmt: skip
+                   audio={"nativeVolume": 1.0, "loudnessLufs": None})  # fmt: skip
     clips = plan_clips(job, ["a", "b"], [ready, ready], max_pixels=MAX_PIXELS)
     assert copy_blockers(job, clips) == []
     for change, reason in [
         ({"watermark": {"text": "x"}}, "watermark"),
-        ({"audio": {"nativeVolume": 0.5}}, "audio changes"),
+        ({"audio": {"nativeVolume": 0.5, "loudnessLufs": None}}, "audio changes"),
+        ({"audio": {"nativeVolume": 1.0}}, "loudness normalization"),
         ({"transition": {"type": "fade"}}, "fade transitions"),
         ({"output": {"durationSec": 8}}, "content is shorter than the slot"),
     ]:
         changed = make_job(**{"clips": [{"source": "a"}, {"source": "b"}],
-                              "output": {"durationSec": 6}, "audio": {"nativeVolume": 1.0},
+                              "output": {"durationSec": 6},
+                              "audio": {"nativeVolume": 1.0, "loudnessLufs": None},
                               **change})  # fmt: skip
         assert reason in copy_blockers(changed, clips)
     wrong_size = plan_clips(job, ["a", "b"], [media(1280, 720, 3)] * 2, max_pixels=MAX_PIXELS)

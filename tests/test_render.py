@@ -193,10 +193,11 @@ def test_clip_without_audio_gets_silence_and_keeps_sync(render_job, media):
 
 
 def test_native_volume_scales_clip_audio(render_job, media):
+    # Loudness normalization off: it would bring both to the same level.
     loud = render_job("loud.mp4", clips=[{"source": media.red.name}], output={"durationSec": 2},
-                      audio={"nativeVolume": 1.0})  # fmt: skip
+                      audio={"nativeVolume": 1.0, "loudnessLufs": None})  # fmt: skip
     quiet = render_job("quiet.mp4", clips=[{"source": media.red.name}], output={"durationSec": 2},
-                       audio={"nativeVolume": 0.25})  # fmt: skip
+                       audio={"nativeVolume": 0.25, "loudnessLufs": None})  # fmt: skip
     difference = rms_db(audio_samples(loud.path)) - rms_db(audio_samples(quiet.path))
     assert abs(difference - 20 * np.log10(4)) < 1.0
 
@@ -257,7 +258,7 @@ def test_fast_path_stream_copies_ready_clips(render_job, media):
     result = render_job(
         clips=[{"source": media.ready.name}, {"source": media.ready_b.name}],
         output={"durationSec": 6},
-        audio={"nativeVolume": 1.0},
+        audio={"nativeVolume": 1.0, "loudnessLufs": None},
     )
     assert result.fast_path
     video_sec, audio_sec = stream_durations(result.path)
@@ -271,7 +272,7 @@ def test_fast_path_is_not_taken_when_anything_changes_the_picture(render_job, me
     result = render_job(
         clips=[{"source": media.ready.name}, {"source": media.ready_b.name}],
         output={"durationSec": 6},
-        audio={"nativeVolume": 1.0},
+        audio={"nativeVolume": 1.0, "loudnessLufs": None},
         watermark={"text": "NearIQ"},
     )
     assert not result.fast_path

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from compositor.errors import InvalidJob, NarrationError
+from compositor.ffmpeg_bin import find_ffmpeg
 from compositor.job import Audio, NarrationScript, Output
-from compositor.narration import fit, local, premium, source
+from compositor.narration import fit, local, premium, segments, source
 from compositor.narration.script import SCRIPT_FIELD, parse_script
 from compositor.narration.source import SOURCE_FIELD
 from compositor.narration.timing import Narration, WordTiming, to_output_ms
@@ -120,6 +121,7 @@ def narrate(
 ) -> NarrationTrack | None:
     """Synthesize and fit: what the render pipeline calls. Raises ``narration_too_long``
     (with ``overflowSec``) before anything renders when the voice cannot end in the slot."""
+    segments.use_ffmpeg(find_ffmpeg(settings.ffmpeg_path).path)
     slot_ms = round(output.duration_sec * 1000)
     voice_start_ms = round(audio.voice_start_sec * 1000)
     mode = output.duration_mode

@@ -25,6 +25,12 @@ with warnings.catch_warnings():
     from pydub import AudioSegment
 
 
+def use_ffmpeg(path: str) -> None:
+    """Should anything ever hand pydub an encoded file, it runs the bundled (or configured)
+    FFmpeg, not whatever is, or is not, on PATH."""
+    AudioSegment.converter = path
+
+
 class NotAudio(Exception):
     """Raised when bytes do not decode to any audio."""
 

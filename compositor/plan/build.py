@@ -17,12 +17,20 @@ from compositor.ass import build_ass
 from compositor.job import Job
 from compositor.plan import audio as audio_chain
 from compositor.plan import video as video_chain
-from compositor.plan.clips import ALLOWED_FORMATS, ClipPlan, fade_frames_of
+from compositor.plan.clips import (
+    FORMAT_WHITELIST,
+    PROTOCOLS,
+    ClipPlan,
+    fade_frames_of,
+)
 from compositor.plan.geometry import even
+from compositor.plan.mix import MixPlan, apply_loudness, measure_loudness, mix
 from compositor.plan.video import seconds_text
 from compositor.timeline import (
+    SAMPLE_RATE,
     ClipSpan,
     DurationPlan,
+    Segment,
     frames_of,
     normalize_duration,
     samples_per_frame,
@@ -33,8 +41,6 @@ from compositor.timeline import (
 
 ASS_NAME = "overlay.ass"  # written into the render's working folder; FFmpeg runs there
 OUTPUT_NAME = "render.mp4"
-PROTOCOLS = "file,pipe"
-FORMAT_WHITELIST = ",".join(sorted(ALLOWED_FORMATS))
 # ffmpeg-python appends global options after the outputs, where FFmpeg ignores them: they go
 # first, by hand.
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-y", "-loglevel", "level+info")
@@ -100,7 +106,8 @@ def _decoder_threads(clip: ClipPlan) -> int:
     return 1 if video.width * video.height <= 1920 * 1080 else 2
 
 
-def _clip_input(clip: ClipPlan, fps: int) -> Any:
+def _clip_input(clip: ClipPlan, fps: int, **only: None) -> Any:
+    """The clip's source as an input (``vn=None``: its audio only, for the measuring pass)."""
     path = "file:" + str(Path(clip.path).resolve())
     common = {
         "protocol_whitelist": PROTOCOLS,
@@ -112,10 +119,85 @@ def _clip_input(clip: ClipPlan, fps: int) -> Any:
         # file name is a name, not an image sequence.
         return ffmpeg.input(path, f="image2", pattern_type="none", framerate=fps, **common)
     margin = 2 / fps
-    options: dict[str, Any] = {"t": f"{clip.length_sec + margin:.6f}", **common}
+    options: dict[str, Any] = {"t": f"{clip.length_sec + margin:.6f}", **common, **only}
     if clip.in_sec:
         options["ss"] = f"{clip.in_sec:.6f}"
     return ffmpeg.input(path, **options)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The frame arithmetic of a job: clip lengths, segments, duration normalization."""
+
+    fps: int
+    samples_per_frame: int
+    clip_frames: list[int]
+    segments: list[Segment]
+    spans: list[ClipSpan]
+    duration: DurationPlan
+
+    @property
+    def slot_samples(self) -> int:
+        return self.duration.slot_frames * self.samples_per_frame
+
+
+def timeline_of(job: Job, clips: list[ClipPlan]) -> Timeline:
+    fps = job.output.fps
+    fade_frames = fade_frames_of(job)
+    clip_frames = [clip.frames for clip in clips]
+    return Timeline(
+        fps=fps,
+        samples_per_frame=samples_per_frame(fps),
+        clip_frames=clip_frames,
+        segments=stitch_segments(clip_frames, fade_frames),
+        spans=stitch_spans(clip_frames, fade_frames),
+        duration=normalize_duration(
+            stitched_frames(clip_frames, fade_frames),
+            frames_of(job.output.duration_sec, fps),
+            job.output.duration_mode,
+        ),
+    )
+
+
+def _audio_mix(
+    job: Job,
+    clips: list[ClipPlan],
+    timeline: Timeline,
+    audio_sources: dict[int, Any],
+    mix_plan: MixPlan | None,
+) -> Any:
+    """Native audio (stitched like the picture, at nativeVolume, normalized to the slot), mixed
+    with narration and music. ``audio_sources`` maps clip index to an input with its audio."""
+    fps, spf = timeline.fps, timeline.samples_per_frame
+    audios = []
+    for clip in clips:
+        if clip.has_audio:
+            raw_audio = audio_sources[clip.index].audio
+        else:
+            silence = audio_chain.silence(clip.frames / fps + 0.1)
+            raw_audio = _distinct(silence, "silence", clip.index).audio
+        audios.append(audio_chain.clip_audio(raw_audio, clip.frames * spf))
+    native = audio_chain.stitch_audio(audios, timeline.clip_frames, timeline.segments, spf)
+    if job.audio.native_volume != 1:
+        native = native.filter("volume", f"{job.audio.native_volume:.4f}")
+    native = audio_chain.normalize_audio(native, timeline.duration, spf, fps)
+    if mix_plan is None:
+        return native
+    return mix(native, mix_plan, timeline.slot_samples, SAMPLE_RATE)
+
+
+def build_measure_args(job: Job, clips: list[ClipPlan], mix_plan: MixPlan) -> tuple[str, ...]:
+    """First loudness pass: the same audio mix, audio inputs only, into loudnorm's meter."""
+    assert mix_plan.loudness_target is not None
+    timeline = timeline_of(job, clips)
+    sources = {
+        clip.index: _distinct(_clip_input(clip, timeline.fps, vn=None), "audio", clip.index)
+        for clip in clips
+        if clip.has_audio
+    }
+    mixed = _audio_mix(job, clips, timeline, sources, mix_plan)
+    metered = measure_loudness(mixed, mix_plan.loudness_target)
+    return (*GLOBAL_ARGS, *ffmpeg.output(metered, "-", f="null").get_args())
 
 
 def build_plan(
@@ -124,44 +206,31 @@ def build_plan(
     *,
     encode: EncodeOptions | None = None,
     watermark_image: str | None = None,
+    mix_plan: MixPlan | None = None,
 ) -> RenderPlan:
     encode = encode or EncodeOptions()
     out = job.output
     width, height = out.size
-    fps = out.fps
-    spf = samples_per_frame(fps)
-    fade_frames = fade_frames_of(job)
+    timeline = timeline_of(job, clips)
+    fps, duration = timeline.fps, timeline.duration
 
-    clip_frames = [clip.frames for clip in clips]
-    spans = stitch_spans(clip_frames, fade_frames)
-    duration = normalize_duration(
-        stitched_frames(clip_frames, fade_frames),
-        frames_of(out.duration_sec, fps),
-        out.duration_mode,
-    )
-
-    videos, audios = [], []
+    videos, sources = [], {}
     for clip in clips:
         source = _distinct(_clip_input(clip, fps), "clip", clip.index)
+        sources[clip.index] = source
         videos.append(
             video_chain.clip_video(
                 source.video, clip, width=width, height=height, fps=fps, flags=encode.scale_flags
             )
         )
-        if clip.has_audio:
-            raw_audio = source.audio
-        else:
-            silence = audio_chain.silence(clip.frames / fps + 0.1)
-            raw_audio = _distinct(silence, "silence", clip.index).audio
-        audios.append(audio_chain.clip_audio(raw_audio, clip.frames * spf))
-
-    segments = stitch_segments(clip_frames, fade_frames)
-    video = video_chain.stitch_video(videos, clip_frames, segments, fps)
+    video = video_chain.stitch_video(videos, timeline.clip_frames, timeline.segments, fps)
     video = video_chain.normalize_video(video, duration, fps)
-    native = audio_chain.stitch_audio(audios, clip_frames, segments, spf)
-    if job.audio.native_volume != 1:
-        native = native.filter("volume", f"{job.audio.native_volume:.4f}")
-    mixed = audio_chain.normalize_audio(native, duration, spf, fps)
+
+    mixed = _audio_mix(job, clips, timeline, sources, mix_plan)
+    if mix_plan is not None and mix_plan.loudness_target is not None and mix_plan.loudness:
+        mixed = apply_loudness(
+            mixed, mix_plan.loudness_target, mix_plan.loudness, timeline.slot_samples, SAMPLE_RATE
+        )
     mixed = audio_chain.measure(mixed)
 
     work_files: list[tuple[str, str]] = []
@@ -183,7 +252,7 @@ def build_plan(
         # falls back within our fonts for emoji and scripts the primary font lacks.
         video = video.filter("ass", ASS_NAME)
 
-    poster_frame = _poster_frame(spans[0], duration)
+    poster_frame = _poster_frame(timeline.spans[0], duration)
     # FFmpeg 7.1+ negotiates colour range apart from pixel format: pin limited range so the
     # H.264 stream is the promised yuv420p TV range whatever a filter would prefer.
     video = video.filter("format", pix_fmts="yuv420p", color_ranges="tv")
@@ -198,7 +267,7 @@ def build_plan(
         height=height,
         fps=fps,
         duration=duration,
-        spans=tuple(spans),
+        spans=tuple(timeline.spans),
         poster_frame=poster_frame,
     )
 

@@ -39,6 +39,10 @@ ALLOWED_FORMATS = frozenset(
 )
 
 
+PROTOCOLS = "file,pipe"  # FFmpeg opens local files only: sources are fetched before it runs
+FORMAT_WHITELIST = ",".join(sorted(ALLOWED_FORMATS))
+
+
 @dataclass(frozen=True)
 class ClipPlan:
     index: int

@@ -2,7 +2,8 @@
 
 Allowed only when every clip is already what the output must be (H.264 High yuv420p at the
 output size and frame rate, upright, AAC 48 kHz stereo as long as its video), used whole, joined
-by cuts, with no text, watermark or audio change, and the clips fill the slot (copying cannot
+by cuts, with no text, watermark or audio change (``nativeVolume: 1``, ``loudnessLufs: null``),
+and the clips fill the slot (copying cannot
 pad). The result is verified like any render; if it misses, the full render runs instead.
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from compositor.job import Job
-from compositor.plan.build import GLOBAL_ARGS, OUTPUT_NAME, PROTOCOLS, RenderPlan
-from compositor.plan.clips import ClipPlan
+from compositor.plan.build import GLOBAL_ARGS, OUTPUT_NAME, RenderPlan
+from compositor.plan.clips import PROTOCOLS, ClipPlan
 from compositor.timeline import frames_of, normalize_duration, stitch_spans
 
 CONCAT_LIST = "clips.txt"
@@ -34,6 +35,8 @@ def copy_blockers(job: Job, clips: list[ClipPlan]) -> list[str]:
     audio = job.audio
     if audio.native_volume != 1 or audio.narration is not None or audio.music is not None:
         reasons.append("audio changes")
+    if audio.loudness_lufs is not None:
+        reasons.append("loudness normalization")
     for clip in clips:
         video, sound = clip.media.video, clip.media.audio
         assert video is not None
