@@ -174,3 +174,19 @@ def test_image_watermark_blends_at_its_opacity(render_job, media):
     # white over green at 50 %: red and blue rise to about half
     assert 100 < corner[0] < 160 and 100 < corner[2] < 160
     assert far[0] < 30
+
+
+HOSTILE_OVERLAYS = ["{\\an8}50% off: it's \"{\\b1}\"!", "%{pts}\nnew line", "🎉 עד 50%"]
+
+
+@pytest.mark.parametrize("text", HOSTILE_OVERLAYS)
+def test_hostile_overlay_text_is_drawn_as_text(render_job, gray, text):
+    plain = frame_at(render_job("plain-o.mp4", clips=[{"source": GRAY_CLIP}],
+                                output={"durationSec": 1}).path, 0.5)  # fmt: skip
+    result = render_job(clips=[{"source": GRAY_CLIP}], output={"durationSec": 1},
+                        textOverlays=[{"text": text, "startSec": 0, "endSec": 1}])  # fmt: skip
+    frame = frame_at(result.path, 0.5)
+    rows = diff_rows(plain, frame)
+    # Drawn in the centre (the default position), not moved by an {\an8} tag to the top.
+    assert len(rows) > 0 and rows.min() > frame.shape[0] * 0.25
+    assert (frame.max(axis=2) > 220).sum() > 200  # white glyphs
