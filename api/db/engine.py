@@ -1,0 +1,117 @@
+"""The engine and sessions, SQLite or PostgreSQL, with one way to serialize writes.
+
+``Database.locked(business_id)`` opens the transaction in which credits are checked and moved:
+PostgreSQL locks the business row (``SELECT ... FOR UPDATE``); SQLite starts with
+``BEGIN IMMEDIATE``, which takes the database's write lock up front, so a second writer waits
+(busy timeout) instead of reading a stale total and failing at commit. Either way two creates
+for one business run one after the other, across threads and processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.models import Business
+
+
+class Database:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        sqlite_busy_timeout_sec: float = 30.0,
+        schema: str | None = None,
+        echo: bool = False,
+    ) -> None:
+        """``schema`` (PostgreSQL only) puts every table in that schema via search_path."""
+        parsed = make_url(url)
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.schema = schema
+        self.engine = self._create_engine(parsed, pool_size, sqlite_busy_timeout_sec, echo)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _create_engine(self, url: Any, pool_size: int, busy_sec: float, echo: bool) -> Engine:
+        if self.is_sqlite:
+            if url.database and url.database != ":memory:":
+                from pathlib import Path
+
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url,
+                echo=echo,
+                # check_same_thread: sessions move between the event loop's worker threads.
+                connect_args={"timeout": busy_sec, "check_same_thread": False},
+                pool_size=pool_size,
+                max_overflow=pool_size * 2,
+            )
+            _configure_sqlite(engine)
+            return engine
+        connect_args: dict[str, Any] = {}
+        if self.schema:
+            connect_args["options"] = f"-csearch_path={self.schema}"
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
+            url = url.set(drivername="postgresql+psycopg")
+        return create_engine(
+            url,
+            echo=echo,
+            connect_args=connect_args,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_pre_ping=True,
+        )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read (or simple write) transaction: committed on success, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that holds the write lock from its first statement (SQLite)."""
+        bind = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        with Session(bind=bind, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def locked(self, business_id: str) -> Iterator[tuple[Session, Business | None]]:
+        """A transaction serialized with every other ``locked`` one for ``business_id``."""
+        with self.write() as session:
+            business = session.scalars(
+                select(Business).where(Business.id == business_id).with_for_update()
+            ).one_or_none()
+            yield session, business
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL (readers never wait for the writer), foreign keys, and our own BEGIN.
+
+    pysqlite opens transactions lazily and only before DML, which is too late for a lock; the
+    recipe from SQLAlchemy's docs hands BEGIN to us:
+    https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the API's database (run with ``neariq db upgrade``)."""
