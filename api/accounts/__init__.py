@@ -1,0 +1,1 @@
+"""Accounts: password hashing, API keys, and the admin operations (users, teams, businesses)."""

@@ -1,0 +1,1 @@
+"""Credits: pure rules (rules.py) and the one transactional ledger service (ledger.py)."""

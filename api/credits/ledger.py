@@ -1,0 +1,184 @@
+"""The credit ledger: the one place credits move, each move in one transaction.
+
+Every entry belongs to one ``video_generations`` row and is ``held``, ``charged`` or
+``released``. Creating a charge or a hold first locks the business (``Database.locked``), then
+reads this month's usage, checks headroom and writes, so parallel requests for one business
+are serialized on SQLite and PostgreSQL alike. Settling and releasing are conditional updates
+(``WHERE state = 'held'``...), so concurrent polls, retries and callbacks move a credit once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from api.clock import Clock
+from api.credits import rules
+from api.credits.rules import MonthlyUsage
+from api.db.engine import Database
+from api.db.models import CreditEntry, VideoGeneration
+from api.errors import MissingActiveBusiness
+from api.idempotency import IdempotencyRequest, find_replay, store_response
+
+ResponseBuilder = Callable[[VideoGeneration, MonthlyUsage], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new row and the response body stored with it; ``replayed`` for an idempotent repeat."""
+
+    body: dict[str, Any]
+    generation_id: str | None
+    replayed: bool
+
+
+def monthly_usage(session: Session, business_id: str, limit: int, clock: Clock) -> MonthlyUsage:
+    """Charged and held credits of this UTC month's entries whose row has not failed."""
+    start, end = rules.month_window(clock.now())
+    rows = session.execute(
+        select(CreditEntry.state, func.coalesce(func.sum(CreditEntry.amount), 0))
+        .join(VideoGeneration, VideoGeneration.pk == CreditEntry.generation_pk)
+        .where(
+            CreditEntry.business_id == business_id,
+            CreditEntry.created_at >= start,
+            CreditEntry.created_at < end,
+            CreditEntry.state.in_(("charged", "held")),
+            VideoGeneration.status != "failed",
+        )
+        .group_by(CreditEntry.state)
+    ).all()
+    totals = {state: int(amount) for state, amount in rows}
+    return MonthlyUsage(totals.get("charged", 0), totals.get("held", 0), limit)
+
+
+def credits_used(session: Session, generation_pks: list[int]) -> dict[int, int]:
+    """Charged credits per row (what the v1 list shows as ``creditsUsed``)."""
+    if not generation_pks:
+        return {}
+    rows = session.execute(
+        select(CreditEntry.generation_pk, func.sum(CreditEntry.amount))
+        .where(CreditEntry.generation_pk.in_(generation_pks), CreditEntry.state == "charged")
+        .group_by(CreditEntry.generation_pk)
+    ).all()
+    return {pk: int(total) for pk, total in rows}
+
+
+class Ledger:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.db = database
+        self.clock = clock
+
+    def usage(self, business_id: str, limit: int) -> MonthlyUsage:
+        with self.db.session() as session:
+            return monthly_usage(session, business_id, limit, self.clock)
+
+    def create_row(
+        self,
+        row: VideoGeneration,
+        *,
+        limit: int,
+        credits: int,
+        state: str,
+        reason: str,
+        build_response: ResponseBuilder,
+        idempotency: IdempotencyRequest | None = None,
+    ) -> Created:
+        """Insert ``row`` with an entry of ``credits`` (``charged`` or ``held``), or raise 429.
+
+        With ``idempotency``, a repeat of the same request returns the first response and moves
+        nothing; the record is written in the same transaction as the charge.
+        """
+        assert state in ("charged", "held")
+        now = self.clock.now()
+        with self.db.locked(row.business_id) as (session, business):
+            if business is None or not business.active:
+                raise MissingActiveBusiness("the key's business is not active")
+            if idempotency is not None:
+                replay = find_replay(session, row.business_id, idempotency, now)
+                if replay is not None:
+                    return Created(replay, None, replayed=True)
+            usage = monthly_usage(session, row.business_id, limit, self.clock)
+            rules.require_headroom(usage, credits)
+            row.created_at = row.updated_at = now
+            session.add(row)
+            session.flush()  # assigns row.pk
+            session.add(self._entry(row, credits, state, reason))
+            after = usage.plus_charged(credits) if state == "charged" else usage.plus_held(credits)
+            body = build_response(row, after)
+            if idempotency is not None:
+                store_response(session, row.business_id, idempotency, body, row.pk, now)
+            return Created(body, row.id, replayed=False)
+
+    def charge_existing(
+        self, business_id: str, generation_pk: int, *, limit: int, credits: int, reason: str
+    ) -> MonthlyUsage:
+        """Charge more credits to an existing row (captions), after the same headroom check."""
+        with self.db.locked(business_id) as (session, business):
+            if business is None or not business.active:
+                raise MissingActiveBusiness("the business is not active")
+            usage = monthly_usage(session, business_id, limit, self.clock)
+            rules.require_headroom(usage, credits)
+            row = session.get_one(VideoGeneration, generation_pk)
+            session.add(self._entry(row, credits, "charged", reason))
+            return usage.plus_charged(credits)
+
+    def settle_hold(self, generation_pk: int) -> bool:
+        """Turn the row's held credits into charged ones; True only for the call that did it."""
+        with self.db.write() as session:
+            result = session.execute(
+                update(CreditEntry)
+                .where(CreditEntry.generation_pk == generation_pk, CreditEntry.state == "held")
+                .values(state="charged", updated_at=self.clock.now())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release(self, session: Session, generation_pk: int) -> int:
+        """Release every held or charged entry of the row (inside the caller's transaction)."""
+        result = session.execute(
+            update(CreditEntry)
+            .where(
+                CreditEntry.generation_pk == generation_pk,
+                CreditEntry.state.in_(("held", "charged")),
+            )
+            .values(state="released", updated_at=self.clock.now())
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def fail(self, generation_pk: int, *, code: str, message: str) -> bool:
+        """Mark a processing row failed and release its credits, together; False if it was not
+        processing any more (another process finished or failed it first)."""
+        now = self.clock.now()
+        with self.db.write() as session:
+            result = session.execute(
+                update(VideoGeneration)
+                .where(VideoGeneration.pk == generation_pk, VideoGeneration.status == "processing")
+                .values(
+                    status="failed",
+                    error_code=code,
+                    error_message=message[:2000],
+                    completed_at=now,
+                    updated_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            self.release(session, generation_pk)
+            return True
+
+    def _entry(self, row: VideoGeneration, credits: int, state: str, reason: str) -> CreditEntry:
+        now = self.clock.now()
+        return CreditEntry(
+            business_id=row.business_id,
+            generation_pk=row.pk,
+            reason=reason,
+            amount=credits,
+            state=state,
+            created_at=now,
+            updated_at=now,
+        )
