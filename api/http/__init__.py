@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the routes: request ids, JSON bodies, responses, authentication."""

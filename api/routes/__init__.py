@@ -1,0 +1,1 @@
+"""Route modules: one concept each (v1 video, media links, meta)."""

@@ -1,0 +1,138 @@
+"""``POST /api/v1/video`` and ``GET /api/v1/video`` (CONTRACT §3), with ``X-NearIQ-Key``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api.access import (
+    KEY_HEADER,
+    Principal,
+    authenticate_key,
+    require_active_business,
+    require_create_video,
+    require_membership,
+    require_scope,
+)
+from api.credits.ledger import Created
+from api.credits.rules import MonthlyUsage, credits_for_duration
+from api.db.models import VideoGeneration
+from api.generation import GenerationRequest
+from api.http.body import read_json_object
+from api.http.responses import json_response, receipt
+from api.idempotency import IdempotencyRequest, find_replay, parse_key
+from api.ids import new_id
+from api.services import Services
+from api.validation import parse_create, parse_list_query
+from api.videos import DEFAULT_AUDIO_CONFIG, create_body, list_videos
+
+CREATE_ROUTE = "POST /api/v1/video"
+
+
+async def principal_of(request: Request) -> Principal:
+    services: Services = request.app.state.services
+    return await to_thread.run_sync(
+        lambda: authenticate_key(
+            services.db,
+            services.clock,
+            request.headers.get(KEY_HEADER),
+            touch_interval_sec=services.settings.key_touch_interval_sec,
+        )
+    )
+
+
+async def create_video(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    principal = await principal_of(request)
+    require_create_video(principal)
+    body = await read_json_object(request)
+    create = parse_create(body)
+    idempotency = parse_key(request.headers.get("Idempotency-Key"), CREATE_ROUTE, body)
+    if idempotency is not None:
+        # A repeat is answered even if the provider went down since the first request.
+        replay = await to_thread.run_sync(_find_replay, services, principal, idempotency)
+        if replay is not None:
+            return JSONResponse(replay, headers={"Idempotent-Replayed": "true"})
+    await to_thread.run_sync(services.provider.check)
+    plan = services.provider.plan(
+        GenerationRequest(create.prompt, create.duration_sec, create.aspect_ratio)
+    )
+    credits = credits_for_duration(create.duration_sec)
+    now = services.clock.now()
+    row = VideoGeneration(
+        id=new_id("vg"),
+        business_id=principal.business_id,
+        user_id=principal.user_id,
+        api_key_id=principal.key_id,
+        kind="generation",
+        status="processing",
+        prompt=create.prompt,
+        duration_sec=create.duration_sec,
+        aspect_ratio=create.aspect_ratio,
+        script=plan.script,
+        audio_config=dict(DEFAULT_AUDIO_CONFIG),
+        shots=[shot.to_dict() for shot in plan.shots],
+        provider=services.provider.name,
+        attempts=0,
+        deadline_at=now + timedelta(seconds=services.settings.generation_deadline_sec),
+    )
+    stamp = receipt(request)
+
+    def build(row: VideoGeneration, usage: MonthlyUsage) -> dict[str, object]:
+        return {**create_body(row, credits, usage), "_receipt": stamp}
+
+    created: Created = await to_thread.run_sync(
+        lambda: services.ledger.create_row(
+            row,
+            limit=principal.plan.monthly_video_credits,
+            credits=credits,
+            state="charged",
+            reason="generation",
+            build_response=build,
+            idempotency=idempotency,
+        )
+    )
+    if created.replayed:
+        return JSONResponse(created.body, headers={"Idempotent-Replayed": "true"})
+    services.worker.notify()
+    return JSONResponse(created.body)
+
+
+def _find_replay(
+    services: Services, principal: Principal, idempotency: IdempotencyRequest
+) -> dict[str, object] | None:
+    with services.db.session() as session:
+        return find_replay(session, principal.business_id, idempotency, services.clock.now())
+
+
+async def list_video(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    principal = await principal_of(request)
+    require_scope(principal, "content:read")
+    require_active_business(principal)
+    require_membership(principal)
+    query = parse_list_query(request.query_params)
+    page = await to_thread.run_sync(
+        lambda: list_videos(
+            services.db,
+            services.clock,
+            business_id=principal.business_id,
+            status=query.status,
+            limit=query.limit,
+            credit_limit=principal.plan.monthly_video_credits,
+            signer=services.storage,
+            ttl_sec=services.settings.media_url_ttl_sec,
+        )
+    )
+    body = {"videos": page.videos, "total": page.total, "monthlyUsage": page.usage.to_dict()}
+    return json_response(request, body)
+
+
+routes = [
+    Route("/api/v1/video", create_video, methods=["POST"]),
+    Route("/api/v1/video", list_video, methods=["GET"]),
+]
