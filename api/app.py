@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.db.engine import Database
 from api.db.migrate import current_revision, head_revision
 from api.errors import ApiError, InvalidRequest, MethodNotAllowed, NotFound
 from api.http.middleware import RequestIdMiddleware
@@ -50,7 +51,11 @@ async def on_http_exception(request: Request, error: Exception) -> Response:
 
 
 def check_schema(services: Services) -> None:
-    current, head = current_revision(services.db), head_revision()
+    check_schema_of(services.db)
+
+
+def check_schema_of(database: Database) -> None:
+    current, head = current_revision(database), head_revision()
     if current != head:
         raise DatabaseNotMigrated(
             f"the database is at migration {current or 'none'}, the code needs {head}: "
