@@ -14,6 +14,7 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", "api:migrations")
     config.set_main_option("version_locations", "api:migrations/versions")
+    config.set_main_option("path_separator", "os")
     return config
 
 
