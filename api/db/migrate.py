@@ -13,7 +13,6 @@ from api.db.engine import Database
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", "api:migrations")
-    config.set_main_option("version_locations", "api:migrations/versions")
     config.set_main_option("path_separator", "os")
     return config
 

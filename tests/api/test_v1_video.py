@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.api.conftest import SEED_PROMPT
 from tests.api.contract import assert_documented
+from tests.api.support import SEED_PROMPT
 
 
 def test_create_answers_the_seed_shape_with_string_duration(api, world):
