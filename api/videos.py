@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from api.clock import Clock, iso_millis
-from api.credits.ledger import credits_used, monthly_usage
+from api.credits.ledger import monthly_usage
 from api.credits.rules import MonthlyUsage
 from api.db.engine import Database
-from api.db.models import VideoGeneration
+from api.db.models import CreditEntry, VideoGeneration
 
 DEFAULT_AUDIO_CONFIG: dict[str, Any] = {
     "speechPace": 1.0,
@@ -46,7 +46,8 @@ def create_body(row: VideoGeneration, credits: int, usage: MonthlyUsage) -> dict
     }
 
 
-def list_item(row: VideoGeneration, credits: int, signer: Any, ttl_sec: int) -> dict[str, Any]:
+def list_item(row: Any, credits: int, signer: Any, ttl_sec: int) -> dict[str, Any]:
+    """One row of the v1 list (``row``: a VideoGeneration or a row with the same columns)."""
     completed = row.status == "completed"
     return {
         "id": row.id,
@@ -66,6 +67,28 @@ def list_item(row: VideoGeneration, credits: int, signer: Any, ttl_sec: int) -> 
     }
 
 
+# Charged credits of the row, as a correlated subquery: the page is one statement.
+_CREDITS_USED = (
+    select(func.coalesce(func.sum(CreditEntry.amount), 0))
+    .where(CreditEntry.generation_pk == VideoGeneration.pk, CreditEntry.state == "charged")
+    .correlate(VideoGeneration)
+    .scalar_subquery()
+    .label("credits_used")
+)
+_LIST_COLUMNS = (
+    VideoGeneration.id,
+    VideoGeneration.prompt,
+    VideoGeneration.status,
+    VideoGeneration.duration_sec,
+    VideoGeneration.video_key,
+    VideoGeneration.thumbnail_key,
+    VideoGeneration.captions,
+    VideoGeneration.created_at,
+    VideoGeneration.completed_at,
+    _CREDITS_USED,
+)
+
+
 def list_videos(
     database: Database,
     clock: Clock,
@@ -83,13 +106,12 @@ def list_videos(
         conditions.append(VideoGeneration.status == status)
     with database.session() as session:
         total = session.scalar(select(func.count()).select_from(VideoGeneration).where(*conditions))
-        rows = session.scalars(
-            select(VideoGeneration)
+        rows = session.execute(
+            select(*_LIST_COLUMNS)
             .where(*conditions)
             .order_by(VideoGeneration.pk.desc())
             .limit(limit)
         ).all()
-        credits = credits_used(session, [row.pk for row in rows])
         usage = monthly_usage(session, business_id, credit_limit, clock)
-    videos = [list_item(row, credits.get(row.pk, 0), signer, ttl_sec) for row in rows]
+    videos = [list_item(row, int(row.credits_used), signer, ttl_sec) for row in rows]
     return VideoPage(videos, int(total or 0), usage)

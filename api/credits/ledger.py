@@ -1,7 +1,11 @@
 """The credit ledger: the one place credits move, each move in one transaction.
 
 Every entry belongs to one ``video_generations`` row and is ``held``, ``charged`` or
-``released``. Creating a charge or a hold first locks the business (``Database.locked``), then
+``released``; ``credit_months`` keeps the running totals per business and UTC month, changed in
+the same transaction as the entries. A row becomes ``failed`` only through ``fail``, which
+releases its entries, so "charged credits of non-failed rows" is the charged total.
+
+Creating a charge or a hold first locks the business (``Database.locked``), then
 reads this month's usage, checks headroom and writes, so parallel requests for one business
 are serialized on SQLite and PostgreSQL alike. Settling and releasing are conditional updates
 (``WHERE state = 'held'``...), so concurrent polls, retries and callbacks move a credit once.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -20,7 +25,7 @@ from api.clock import Clock
 from api.credits import rules
 from api.credits.rules import MonthlyUsage
 from api.db.engine import Database
-from api.db.models import CreditEntry, VideoGeneration
+from api.db.models import CreditEntry, CreditMonth, VideoGeneration
 from api.errors import MissingActiveBusiness
 from api.idempotency import IdempotencyRequest, find_replay, store_response
 
@@ -37,7 +42,19 @@ class Created:
 
 
 def monthly_usage(session: Session, business_id: str, limit: int, clock: Clock) -> MonthlyUsage:
-    """Charged and held credits of this UTC month's entries whose row has not failed."""
+    """Charged and held credits of this UTC month (entries of non-failed rows)."""
+    totals = session.execute(
+        select(CreditMonth.charged, CreditMonth.held).where(
+            CreditMonth.business_id == business_id,
+            CreditMonth.month == rules.month_key(clock.now()),
+        )
+    ).one_or_none()
+    charged, held = totals if totals is not None else (0, 0)
+    return MonthlyUsage(int(charged), int(held), limit)
+
+
+def recount_usage(session: Session, business_id: str, limit: int, clock: Clock) -> MonthlyUsage:
+    """The same figure summed from the entries themselves (checks and repairs, not hot paths)."""
     start, end = rules.month_window(clock.now())
     rows = session.execute(
         select(CreditEntry.state, func.coalesce(func.sum(CreditEntry.amount), 0))
@@ -53,6 +70,24 @@ def monthly_usage(session: Session, business_id: str, limit: int, clock: Clock) 
     ).all()
     totals = {state: int(amount) for state, amount in rows}
     return MonthlyUsage(totals.get("charged", 0), totals.get("held", 0), limit)
+
+
+def bump_month(
+    session: Session, business_id: str, month: str, *, charged: int = 0, held: int = 0
+) -> None:
+    """Add to a month's running totals (creating the row on the month's first entry).
+
+    Increments are single UPDATE statements, atomic on both databases. The row is created only
+    by entry-creating paths, which hold the business lock, so two inserts never race.
+    """
+    result = session.execute(
+        update(CreditMonth)
+        .where(CreditMonth.business_id == business_id, CreditMonth.month == month)
+        .values(charged=CreditMonth.charged + charged, held=CreditMonth.held + held)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        session.add(CreditMonth(business_id=business_id, month=month, charged=charged, held=held))
+        session.flush()
 
 
 def credits_used(session: Session, generation_pks: list[int]) -> dict[int, int]:
@@ -106,7 +141,8 @@ class Ledger:
             row.created_at = row.updated_at = now
             session.add(row)
             session.flush()  # assigns row.pk
-            session.add(self._entry(row, credits, state, reason))
+            session.add(self._entry(row, credits, state, reason, now))
+            bump_month(session, row.business_id, rules.month_key(now), **{state: credits})
             after = usage.plus_charged(credits) if state == "charged" else usage.plus_held(credits)
             body = build_response(row, after)
             if idempotency is not None:
@@ -123,30 +159,40 @@ class Ledger:
             usage = monthly_usage(session, business_id, limit, self.clock)
             rules.require_headroom(usage, credits)
             row = session.get_one(VideoGeneration, generation_pk)
-            session.add(self._entry(row, credits, "charged", reason))
+            now = self.clock.now()
+            session.add(self._entry(row, credits, "charged", reason, now))
+            bump_month(session, business_id, rules.month_key(now), charged=credits)
             return usage.plus_charged(credits)
 
     def settle_hold(self, generation_pk: int) -> bool:
         """Turn the row's held credits into charged ones; True only for the call that did it."""
         with self.db.write() as session:
-            result = session.execute(
+            moved = session.execute(
                 update(CreditEntry)
                 .where(CreditEntry.generation_pk == generation_pk, CreditEntry.state == "held")
                 .values(state="charged", updated_at=self.clock.now())
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+                .returning(CreditEntry.business_id, CreditEntry.amount, CreditEntry.created_at)
+            ).all()
+            for business_id, amount, created_at in moved:
+                month = rules.month_key(created_at)
+                bump_month(session, business_id, month, charged=amount, held=-amount)
+            return bool(moved)
 
     def release(self, session: Session, generation_pk: int) -> int:
         """Release every held or charged entry of the row (inside the caller's transaction)."""
-        result = session.execute(
-            update(CreditEntry)
-            .where(
-                CreditEntry.generation_pk == generation_pk,
-                CreditEntry.state.in_(("held", "charged")),
-            )
-            .values(state="released", updated_at=self.clock.now())
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        released = 0
+        for state in ("held", "charged"):
+            moved = session.execute(
+                update(CreditEntry)
+                .where(CreditEntry.generation_pk == generation_pk, CreditEntry.state == state)
+                .values(state="released", updated_at=self.clock.now())
+                .returning(CreditEntry.business_id, CreditEntry.amount, CreditEntry.created_at)
+            ).all()
+            for business_id, amount, created_at in moved:
+                change = {state: -amount}
+                bump_month(session, business_id, rules.month_key(created_at), **change)
+                released += 1
+        return released
 
     def fail(self, generation_pk: int, *, code: str, message: str) -> bool:
         """Mark a processing row failed and release its credits, together; False if it was not
@@ -171,8 +217,11 @@ class Ledger:
             self.release(session, generation_pk)
             return True
 
-    def _entry(self, row: VideoGeneration, credits: int, state: str, reason: str) -> CreditEntry:
-        now = self.clock.now()
+    @staticmethod
+    def _entry(
+        row: VideoGeneration, credits: int, state: str, reason: str, now: datetime
+    ) -> CreditEntry:
+        # ``now`` is the one the month totals use too: one instant, one month.
         return CreditEntry(
             business_id=row.business_id,
             generation_pk=row.pk,

@@ -52,6 +52,11 @@ def month_window(now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+def month_key(moment: datetime) -> str:
+    """The UTC calendar month of ``moment`` as ``YYYY-MM`` (the ledger's running totals)."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
 def has_headroom(usage: MonthlyUsage, requested: int) -> bool:
     """``used + held + requested <= limit`` (a hold counts until it is charged or released)."""
     return usage.used + usage.held + requested <= usage.limit

@@ -9,6 +9,8 @@ for one business run one after the other, across threads and processes.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,6 +39,10 @@ class Database:
         self.schema = schema
         self.engine = self._create_engine(parsed, pool_size, sqlite_busy_timeout_sec, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: writers of this process queue here (fair, no polling) and only one at a time
+        # waits on the file lock, where the busy handler sleeps and retries. Without it, 20
+        # concurrent creates in one process spin on SQLITE_BUSY and the unlucky ones starve.
+        self._sqlite_writer = threading.Lock() if self.is_sqlite else None
 
     def _create_engine(self, url: Any, pool_size: int, busy_sec: float, echo: bool) -> Engine:
         if self.is_sqlite:
@@ -78,7 +84,11 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A transaction that holds the write lock from its first statement (SQLite)."""
         bind = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        with Session(bind=bind, expire_on_commit=False) as session, session.begin():
+        with contextlib.ExitStack() as stack:
+            if self._sqlite_writer is not None:
+                stack.enter_context(self._sqlite_writer)
+            session = stack.enter_context(Session(bind=bind, expire_on_commit=False))
+            stack.enter_context(session.begin())
             yield session
 
     @contextmanager

@@ -17,9 +17,16 @@ def alembic_config() -> Config:
     return config
 
 
+MIGRATION_LOCK_ID = 0x4E454152  # "NEAR": PostgreSQL advisory lock held while migrating
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
+    """Migrate; safe when several replicas start at once (the others wait, then find head)."""
     config = alembic_config()
-    with database.engine.begin() as connection:
+    engine = database.engine.execution_options(sqlite_begin="IMMEDIATE")
+    with engine.begin() as connection:
+        if not database.is_sqlite:
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

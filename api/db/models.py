@@ -201,6 +201,29 @@ class CreditEntry(Base):
     )
 
 
+class CreditMonth(Base):
+    """Running totals of the ledger per business and UTC month ("2026-06").
+
+    Kept by the ledger service in the same transaction as every entry change, so the headroom
+    check reads one row instead of summing the month's entries (10,000 rows: ~3 ms per create
+    on SQLite, inside the write lock). The entries stay the record; tests recount them.
+    """
+
+    __tablename__ = "credit_months"
+
+    business_id: Mapped[str] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    charged: Mapped[int] = mapped_column(Integer, default=0)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("charged >= 0", name="charged_non_negative"),
+        CheckConstraint("held >= 0", name="held_non_negative"),
+    )
+
+
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
 

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from api.accounts.admin import Admin
 from api.clock import ManualClock
-from api.credits.ledger import monthly_usage
+from api.credits.ledger import monthly_usage, recount_usage
 from api.credits.rules import month_window
 from api.db.engine import Database
 from api.db.models import Business, CreditEntry, Plan, User, VideoGeneration
@@ -116,7 +116,9 @@ def assert_credit_invariant(db: Database, business_id: str, now: datetime) -> No
             .join(Business, Business.plan_id == Plan.id)
             .where(Business.id == business_id)
         )
-        used = monthly_usage(session, business_id, int(limit or 0), FixedNow(now)).used
+        usage = monthly_usage(session, business_id, int(limit or 0), FixedNow(now))
+        assert usage == recount_usage(session, business_id, int(limit or 0), FixedNow(now))
+        used = usage.used
         rows = session.scalars(
             select(VideoGeneration.pk).where(
                 VideoGeneration.business_id == business_id,

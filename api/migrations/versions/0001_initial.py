@@ -250,6 +250,22 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "credit_months",
+        sa.Column("business_id", sa.String(length=40), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("charged", sa.Integer(), nullable=False),
+        sa.Column("held", sa.Integer(), nullable=False),
+        sa.CheckConstraint("charged >= 0", name=op.f("ck_credit_months_charged_non_negative")),
+        sa.CheckConstraint("held >= 0", name=op.f("ck_credit_months_held_non_negative")),
+        sa.ForeignKeyConstraint(
+            ["business_id"],
+            ["businesses.id"],
+            name=op.f("fk_credit_months_business_id_businesses"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("business_id", "month", name=op.f("pk_credit_months")),
+    )
+    op.create_table(
         "idempotency_records",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("business_id", sa.String(length=40), nullable=False),
@@ -287,6 +303,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_idempotency_records_created_at"))
 
     op.drop_table("idempotency_records")
+    op.drop_table("credit_months")
     with op.batch_alter_table("credit_ledger", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credit_ledger_generation_pk"))
         batch_op.drop_index("ix_credit_ledger_business_month")
