@@ -6,6 +6,7 @@ uvicorn runs (``uvicorn --factory api.app:create_app_from_env``): it reads the s
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,12 +64,20 @@ def check_schema_of(database: Database) -> None:
         )
 
 
-def create_app(services: Services, *, run_worker: bool = True) -> Starlette:
+def create_app(
+    services: Services, *, run_worker: bool = True, freeze_gc: bool = False
+) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await to_thread.run_sync(check_schema, services)
         if run_worker:
             await to_thread.run_sync(services.worker.start)
+        if freeze_gc:
+            # Everything imported and built so far lives as long as the process: keep it out of
+            # the cyclic GC's full collections, which otherwise walk ~100k module objects and
+            # show up as 20-60 ms stalls in the list route's p99.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -88,4 +97,4 @@ def create_app(services: Services, *, run_worker: bool = True) -> Starlette:
 
 def create_app_from_env() -> Starlette:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return create_app(build_services(load_settings()))
+    return create_app(build_services(load_settings()), freeze_gc=True)

@@ -212,6 +212,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     results = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         if args.only in (None, "sqlite"):
             results.append(run_backend("sqlite", f"sqlite:///{folder}/bench.db", args, args.assets))
@@ -227,7 +228,9 @@ def main() -> int:
                 with admin_db.engine.begin() as connection:
                     connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
                 admin_db.dispose()
-    print(f"\nrows per business: {args.rows}; uvicorn workers: {args.workers}; "
+    print(f"\nload average (1 min) before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores (other work on the machine widens the tail)")  # fmt: skip
+    print(f"rows per business: {args.rows}; uvicorn workers: {args.workers}; "
           f"list requests: {args.list_requests}; posts: {args.posts} (20 clients)\n")  # fmt: skip
     header = (
         f"{'database':<11} {'list p50':>9} {'list p99':>9} {'list max':>9} "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -174,36 +176,49 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def uvicorn_server(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
-    """``neariq serve`` in a subprocess on loopback; yields its base URL."""
+    """``neariq serve`` in a subprocess on loopback; yields its base URL.
+
+    Its output goes to a file, not a pipe: nobody reads a pipe while the server runs, and a
+    full pipe (access logs) would block the server mid-request.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=REPO_ROOT,
         env={**os.environ, **env, "NEARIQ_PUBLIC_URL": base},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the workers stop with it
     )
+
+    def output() -> str:
+        log.seek(0)
+        return log.read().decode(errors="replace")[-4000:]
+
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise AssertionError(f"server exited: {output}")
+                raise AssertionError(f"server exited: {output()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise AssertionError("server did not start in 30 s")
+                raise AssertionError(f"server did not start in 30 s: {output()}")
             time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        log.close()
 
 
 def server_env(backend: Backend, data_dir: Path, assets: Path) -> dict[str, str]:
