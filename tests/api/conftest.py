@@ -38,30 +38,17 @@ from tests.api.support import (
     World,
     assert_credit_invariant,
 )
-from tests.mediatools import ffmpeg
 
 # -- media assets -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def bg_assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The builtin background loops: the shipped ones, or small lavfi stand-ins until then."""
+def bg_assets() -> Path:
+    """The shipped assets: fonts and the builtin background loops the local provider uses."""
     shipped = REPO_ROOT / "assets"
-    if all((shipped / "media" / f"{name}.mp4").is_file() for name in BACKGROUNDS):
-        return shipped
-    root = tmp_path_factory.mktemp("assets")
-    (root / "media").mkdir()
-    (root / "fonts").symlink_to(shipped / "fonts")
-    colours = ("0x3050a0:c1=0xa03070", "0xf08030:c1=0x702050", "0x104080:c1=0x20a0a0",
-               "0x202020:c1=0x40c040", "0x602080:c1=0xe0e040")  # fmt: skip
-    for name, colour in zip(BACKGROUNDS, colours, strict=True):
-        ffmpeg(
-            "-f", "lavfi", "-i", f"gradients=s=240x240:r=30:d=8:speed=0.02:c0={colour}",
-            "-f", "lavfi", "-i", "anoisesrc=c=pink:a=0.03:r=48000:d=8,lowpass=f=600",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-            "-shortest", str(root / "media" / f"{name}.mp4"),
-        )  # fmt: skip
-    return root
+    missing = [name for name in BACKGROUNDS if not (shipped / "media" / f"{name}.mp4").is_file()]
+    assert not missing, f"assets/media lacks {missing} (scripts/make_assets.py makes them)"
+    return shipped
 
 
 @pytest.fixture(scope="session")
