@@ -50,7 +50,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return out
 
 
-KEY_SECURITY = [{"NearIQKey": []}]
+KEY_SECURITY: list[dict[str, list[str]]] = [{"NearIQKey": []}]
 REQUEST_ID_HEADER = {
     "X-Request-Id": {
         "description": "Echo of the client's X-Request-Id when it is safe, else `req_...`.",

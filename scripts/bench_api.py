@@ -221,7 +221,8 @@ def main() -> int:
             admin_db = Database(PG_URL)
             with admin_db.engine.begin() as connection:
                 connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-            url = str(make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}))
+            url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+            url = url.render_as_string(hide_password=False)
             try:
                 results.append(run_backend("postgresql", url, args, args.assets))
             finally:

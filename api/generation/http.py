@@ -140,7 +140,8 @@ class HttpProvider:
             if status == "completed":
                 return state
             if status == "failed":
-                error = state.get("error") if isinstance(state.get("error"), dict) else {}
+                reported = state.get("error")
+                error: dict[str, Any] = reported if isinstance(reported, dict) else {}
                 raise GenerationFailed(
                     str(error.get("message") or "the generation service failed the job")[:500],
                     code="provider_failed",

@@ -59,6 +59,30 @@ def compositor_settings(bg_assets: Path) -> Settings:
 # -- databases ----------------------------------------------------------------------------
 
 
+def schema_url(url: str, schema: str) -> str:
+    """The URL with ``search_path`` set: every connection, in any process, uses ``schema``."""
+    with_path = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return with_path.render_as_string(hide_password=False)
+
+
+def ensure_pg_database(url: str) -> None:
+    """Create the test database on a fresh server (CI machines have it; a clean one may not)."""
+    target = make_url(url)
+    try:
+        probe = Database(url)
+        with probe.engine.connect():
+            pass
+        probe.dispose()
+        return
+    except Exception as error:
+        if "does not exist" not in str(error):
+            pytest.fail(f"PostgreSQL at {url} is required for the API tests: {error}")
+    server = Database(target.set(database="postgres").render_as_string(hide_password=False))
+    with server.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    server.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     if request.param == "sqlite":
@@ -68,15 +92,11 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield Backend("sqlite", url)
         return
     schema = f"api_test_{os.getpid()}_{secrets.token_hex(4)}"
+    ensure_pg_database(PG_URL)
     admin_db = Database(PG_URL)
-    try:
-        with admin_db.engine.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except Exception as error:  # pragma: no cover - the machine promises PostgreSQL
-        pytest.fail(f"PostgreSQL at {PG_URL} is required for the API tests: {error}")
-    url = str(make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})).replace(
-        "***", ""
-    )
+    with admin_db.engine.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = schema_url(PG_URL, schema)
     migrate.upgrade(Database(url))
     yield Backend("postgresql", url)
     with admin_db.engine.begin() as connection:

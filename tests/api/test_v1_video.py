@@ -135,3 +135,12 @@ def test_openapi_document_is_served_and_valid(api):
     validate(document)
     assert document["openapi"] == "3.1.0"
     assert {"post", "get"} <= set(document["paths"]["/api/v1/video"])
+
+
+def test_health_reports_the_database_and_the_provider(api, provider):
+    response = api.http.get("/api/health")
+    assert assert_documented(response, "GET", "/api/health") == {
+        "status": "ok", "generation": "available"
+    }  # fmt: skip
+    provider.healthy = False
+    assert api.http.get("/api/health").json()["generation"] == "unavailable"
