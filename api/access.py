@@ -7,9 +7,10 @@ Check order on a create: key (401) -> scope (403) -> active business (400) -> te
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from api.accounts.keys import MAX_PRESENTED_CHARS, hash_key, hashes_match
 from api.clock import Clock
@@ -49,63 +50,75 @@ class Principal:
         return self.team_id is None or self.permissions is not None
 
 
+def load_principal(session: Session, presented: str | None) -> tuple[Principal, datetime | None]:
+    """The principal for an ``X-NearIQ-Key`` value and the key's last use, inside the caller's
+    transaction; Unauthorized for no, unknown or revoked keys (and disabled users)."""
+    if not presented or len(presented) > MAX_PRESENTED_CHARS:
+        raise Unauthorized("a valid X-NearIQ-Key header is required")
+    found = session.execute(
+        select(ApiKey, Business, Plan, User.active)
+        .join(Business, Business.id == ApiKey.business_id)
+        .join(Plan, Plan.id == Business.plan_id)
+        .join(User, User.id == ApiKey.user_id)
+        .where(ApiKey.key_hash == hash_key(presented))
+    ).one_or_none()
+    if found is None:
+        raise Unauthorized("a valid X-NearIQ-Key header is required")
+    key, business, plan, user_active = found
+    if not hashes_match(key.key_hash, presented) or key.revoked_at is not None or not user_active:
+        raise Unauthorized("a valid X-NearIQ-Key header is required")
+    permissions = None
+    if business.owner_team_id is not None:
+        granted = session.scalar(
+            select(TeamMembership.permissions).where(
+                TeamMembership.team_id == business.owner_team_id,
+                TeamMembership.user_id == key.user_id,
+            )
+        )
+        permissions = frozenset(granted) if granted is not None else None
+    principal = Principal(
+        user_id=key.user_id,
+        business_id=business.id,
+        business_active=business.active,
+        plan=PlanInfo(
+            id=plan.id,
+            name=plan.name,
+            monthly_video_credits=plan.monthly_video_credits,
+            watermark=plan.watermark,
+            premium_narration=plan.premium_narration,
+            overlays=tuple(plan.overlays),
+        ),
+        scopes=frozenset(key.scopes or ()),
+        key_id=key.id,
+        team_id=business.owner_team_id,
+        permissions=permissions,
+    )
+    return principal, key.last_used_at
+
+
+def touch_key(
+    database: Database, clock: Clock, key_id: str | None, last_used: datetime | None,
+    interval_sec: int,
+) -> None:  # fmt: skip
+    """Record the key's use, at most once per ``interval_sec``: a write per read request would
+    queue every GET behind the database's write lock (SQLite) for a timestamp nobody needs to
+    the second."""
+    now = clock.now()
+    if key_id is None or (
+        last_used is not None and now - last_used < timedelta(seconds=interval_sec)
+    ):
+        return
+    with database.session() as session:
+        session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+
+
 def authenticate_key(
     database: Database, clock: Clock, presented: str | None, *, touch_interval_sec: int = 60
 ) -> Principal:
-    """The principal for an ``X-NearIQ-Key`` value, or Unauthorized (no, unknown, revoked)."""
-    if not presented or len(presented) > MAX_PRESENTED_CHARS:
-        raise Unauthorized("a valid X-NearIQ-Key header is required")
-    digest = hash_key(presented)
+    """``load_principal`` in its own transaction, then ``touch_key``."""
     with database.session() as session:
-        found = session.execute(
-            select(ApiKey, Business, Plan, User.active)
-            .join(Business, Business.id == ApiKey.business_id)
-            .join(Plan, Plan.id == Business.plan_id)
-            .join(User, User.id == ApiKey.user_id)
-            .where(ApiKey.key_hash == digest)
-        ).one_or_none()
-        if found is None:
-            raise Unauthorized("a valid X-NearIQ-Key header is required")
-        key, business, plan, user_active = found
-        if not hashes_match(key.key_hash, presented) or key.revoked_at is not None:
-            raise Unauthorized("a valid X-NearIQ-Key header is required")
-        if not user_active:
-            raise Unauthorized("a valid X-NearIQ-Key header is required")
-        permissions = None
-        if business.owner_team_id is not None:
-            granted = session.scalar(
-                select(TeamMembership.permissions).where(
-                    TeamMembership.team_id == business.owner_team_id,
-                    TeamMembership.user_id == key.user_id,
-                )
-            )
-            permissions = frozenset(granted) if granted is not None else None
-        principal = Principal(
-            user_id=key.user_id,
-            business_id=business.id,
-            business_active=business.active,
-            plan=PlanInfo(
-                id=plan.id,
-                name=plan.name,
-                monthly_video_credits=plan.monthly_video_credits,
-                watermark=plan.watermark,
-                premium_narration=plan.premium_narration,
-                overlays=tuple(plan.overlays),
-            ),
-            scopes=frozenset(key.scopes or ()),
-            key_id=key.id,
-            team_id=business.owner_team_id,
-            permissions=permissions,
-        )
-        last_used = key.last_used_at
-    now = clock.now()
-    # Written at most once a minute per key: a write per read request would queue every GET
-    # behind the database's write lock (SQLite) for a timestamp nobody needs to the second.
-    if last_used is None or now - last_used >= timedelta(seconds=touch_interval_sec):
-        with database.session() as session:
-            session.execute(
-                update(ApiKey).where(ApiKey.id == principal.key_id).values(last_used_at=now)
-            )
+        principal, last_used = load_principal(session, presented)
+    touch_key(database, clock, principal.key_id, last_used, touch_interval_sec)
     return principal
 
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from api.clock import Clock, iso_millis
-from api.credits.ledger import monthly_usage
+from api.credits import rules
 from api.credits.rules import MonthlyUsage
-from api.db.engine import Database
-from api.db.models import CreditEntry, VideoGeneration
+from api.db.models import CreditEntry, CreditMonth, VideoGeneration
 
 DEFAULT_AUDIO_CONFIG: dict[str, Any] = {
     "speechPace": 1.0,
@@ -89,8 +89,8 @@ _LIST_COLUMNS = (
 )
 
 
-def list_videos(
-    database: Database,
+def list_page(
+    session: Session,
     clock: Clock,
     *,
     business_id: str,
@@ -100,18 +100,27 @@ def list_videos(
     signer: Any,
     ttl_sec: int,
 ) -> VideoPage:
-    """Newest first; ``total`` counts every row matching ``status``; one read transaction."""
+    """Newest first; ``total`` counts every row matching ``status``. Two statements: the count
+    with this month's totals beside it, then the page with each row's credits."""
     conditions = [VideoGeneration.business_id == business_id]
     if status != "all":
         conditions.append(VideoGeneration.status == status)
-    with database.session() as session:
-        total = session.scalar(select(func.count()).select_from(VideoGeneration).where(*conditions))
-        rows = session.execute(
-            select(*_LIST_COLUMNS)
-            .where(*conditions)
-            .order_by(VideoGeneration.pk.desc())
-            .limit(limit)
-        ).all()
-        usage = monthly_usage(session, business_id, credit_limit, clock)
+    month = rules.month_key(clock.now())
+    totals = (
+        select(CreditMonth.charged, CreditMonth.held)
+        .where(CreditMonth.business_id == business_id, CreditMonth.month == month)
+        .subquery()
+    )
+    total, charged, held = session.execute(
+        select(
+            select(func.count()).select_from(VideoGeneration).where(*conditions).scalar_subquery(),
+            select(totals.c.charged).scalar_subquery(),
+            select(totals.c.held).scalar_subquery(),
+        )
+    ).one()
+    rows = session.execute(
+        select(*_LIST_COLUMNS).where(*conditions).order_by(VideoGeneration.pk.desc()).limit(limit)
+    ).all()
+    usage = MonthlyUsage(int(charged or 0), int(held or 0), credit_limit)
     videos = [list_item(row, int(row.credits_used), signer, ttl_sec) for row in rows]
     return VideoPage(videos, int(total or 0), usage)

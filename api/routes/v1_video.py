@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from anyio import to_thread
 from starlette.requests import Request
@@ -13,10 +13,12 @@ from api.access import (
     KEY_HEADER,
     Principal,
     authenticate_key,
+    load_principal,
     require_active_business,
     require_create_video,
     require_membership,
     require_scope,
+    touch_key,
 )
 from api.credits.ledger import Created
 from api.credits.rules import MonthlyUsage, credits_for_duration
@@ -28,7 +30,7 @@ from api.idempotency import IdempotencyRequest, find_replay, parse_key
 from api.ids import new_id
 from api.services import Services
 from api.validation import parse_create, parse_list_query
-from api.videos import DEFAULT_AUDIO_CONFIG, create_body, list_videos
+from api.videos import DEFAULT_AUDIO_CONFIG, VideoPage, create_body, list_page
 
 CREATE_ROUTE = "POST /api/v1/video"
 
@@ -111,23 +113,33 @@ def _find_replay(
 
 async def list_video(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
-    principal = await principal_of(request)
-    require_scope(principal, "content:read")
-    require_active_business(principal)
-    require_membership(principal)
-    query = parse_list_query(request.query_params)
-    page = await to_thread.run_sync(
-        lambda: list_videos(
-            services.db,
-            services.clock,
-            business_id=principal.business_id,
-            status=query.status,
-            limit=query.limit,
-            credit_limit=principal.plan.monthly_video_credits,
-            signer=services.storage,
-            ttl_sec=services.settings.media_url_ttl_sec,
-        )
-    )
+
+    def answer() -> tuple[Principal, datetime | None, VideoPage]:
+        # Key, checks and page in one transaction: one connection and one BEGIN/COMMIT per
+        # request (each database round trip counts in the list's tail latency).
+        with services.db.session() as session:
+            principal, last_used = load_principal(session, request.headers.get(KEY_HEADER))
+            require_scope(principal, "content:read")
+            require_active_business(principal)
+            require_membership(principal)
+            query = parse_list_query(request.query_params)
+            page = list_page(
+                session,
+                services.clock,
+                business_id=principal.business_id,
+                status=query.status,
+                limit=query.limit,
+                credit_limit=principal.plan.monthly_video_credits,
+                signer=services.storage,
+                ttl_sec=services.settings.media_url_ttl_sec,
+            )
+        touch_key(
+            services.db, services.clock, principal.key_id, last_used,
+            services.settings.key_touch_interval_sec,
+        )  # fmt: skip
+        return principal, last_used, page
+
+    _principal, _last_used, page = await to_thread.run_sync(answer)
     body = {"videos": page.videos, "total": page.total, "monthlyUsage": page.usage.to_dict()}
     return json_response(request, body)
 
