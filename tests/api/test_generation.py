@@ -123,9 +123,9 @@ def test_renders_run_off_the_event_loop(api, world, provider, make_services):
         live = ApiClient(client, services)
         live.create(account.key)
         assert provider.started.wait(5)
-        started = time.monotonic()
+        # The job is blocked inside the provider; the API still answers (the client's own
+        # timeout would fail this if the event loop were busy with it).
         assert live.list(account.key).json()["videos"][0]["status"] == "processing"
-        assert time.monotonic() - started < 2
         provider.gate.set()
         wait_until(lambda: live.list(account.key).json()["videos"][0]["status"] == "completed")
 
