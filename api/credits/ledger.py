@@ -90,18 +90,6 @@ def bump_month(
         session.flush()
 
 
-def credits_used(session: Session, generation_pks: list[int]) -> dict[int, int]:
-    """Charged credits per row (what the v1 list shows as ``creditsUsed``)."""
-    if not generation_pks:
-        return {}
-    rows = session.execute(
-        select(CreditEntry.generation_pk, func.sum(CreditEntry.amount))
-        .where(CreditEntry.generation_pk.in_(generation_pks), CreditEntry.state == "charged")
-        .group_by(CreditEntry.generation_pk)
-    ).all()
-    return {pk: int(total) for pk, total in rows}
-
-
 class Ledger:
     def __init__(self, database: Database, clock: Clock) -> None:
         self.db = database

@@ -29,14 +29,11 @@ class Database:
         *,
         pool_size: int = 10,
         sqlite_busy_timeout_sec: float = 30.0,
-        schema: str | None = None,
         echo: bool = False,
     ) -> None:
-        """``schema`` (PostgreSQL only) puts every table in that schema via search_path."""
         parsed = make_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self.schema = schema
         self.engine = self._create_engine(parsed, pool_size, sqlite_busy_timeout_sec, echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite: writers of this process queue here (fair, no polling) and only one at a time
@@ -60,9 +57,9 @@ class Database:
             )
             _configure_sqlite(engine)
             return engine
+        # A schema other than public goes in the URL (``?options=-csearch_path%3Dname``) so
+        # that every process given the URL uses it.
         connect_args: dict[str, Any] = {}
-        if self.schema:
-            connect_args["options"] = f"-csearch_path={self.schema}"
         if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
             url = url.set(drivername="postgresql+psycopg")
         return create_engine(

@@ -74,7 +74,9 @@ def shot_job(shot: dict[str, Any], aspect: str, resolution: str) -> dict[str, An
     }
 
 
-def preview_job(shot_files: list[Path], aspect: str, duration_sec: int, resolution: str) -> dict:
+def preview_job(
+    shot_files: list[Path], aspect: str, duration_sec: int, resolution: str
+) -> dict[str, Any]:
     return {
         "output": {"aspect": aspect, "durationSec": duration_sec, "resolution": resolution},
         "clips": [{"source": str(path)} for path in shot_files],
