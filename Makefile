@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench bench-api venv clean
 
 venv: $(STAMP)
 
@@ -31,3 +31,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf out .pytest_cache
+
+bench-api: $(STAMP)
+	$(BIN)/python scripts/bench_api.py

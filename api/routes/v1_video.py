@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from anyio import to_thread
 from starlette.requests import Request
@@ -114,7 +114,7 @@ def _find_replay(
 async def list_video(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
 
-    def answer() -> tuple[Principal, datetime | None, VideoPage]:
+    def answer() -> VideoPage:
         # Key, checks and page in one transaction: one connection and one BEGIN/COMMIT per
         # request (each database round trip counts in the list's tail latency).
         with services.db.session() as session:
@@ -137,9 +137,9 @@ async def list_video(request: Request) -> JSONResponse:
             services.db, services.clock, principal.key_id, last_used,
             services.settings.key_touch_interval_sec,
         )  # fmt: skip
-        return principal, last_used, page
+        return page
 
-    _principal, _last_used, page = await to_thread.run_sync(answer)
+    page = await to_thread.run_sync(answer)
     body = {"videos": page.videos, "total": page.total, "monthlyUsage": page.usage.to_dict()}
     return json_response(request, body)
 
