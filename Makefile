@@ -29,8 +29,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
-clean:
-	rm -rf out .pytest_cache
-
 bench-api: $(STAMP)
 	$(BIN)/python scripts/bench_api.py
+
+clean:
+	rm -rf out .pytest_cache
