@@ -69,11 +69,18 @@ class GuardedBackend(httpcore.NetworkBackend):
             raise AddressRefused(
                 f"{host} resolves to {', '.join(refused)}, which the worker may not reach"
             )
-        # Connect to the checked address itself, not the name (no second lookup). TLS still
+        # Connect to a checked address itself, not the name (no second lookup). TLS still
         # verifies and sends SNI for the original host: httpcore passes it to start_tls.
-        return self.inner.connect_tcp(
-            str(addresses[0]), port, timeout, local_address, socket_options
-        )
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for address in dict.fromkeys(addresses):  # in resolver order, like create_connection
+            try:
+                return self.inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # getaddrinfo answers at least one address or raises
+        raise failure
 
     def connect_unix_socket(
         self,

@@ -181,6 +181,7 @@ class JobExecutor:
         summary = result.to_dict(url="", poster_url="")
         del summary["url"], summary["posterUrl"]
         summary["wallSec"] = round(time.monotonic() - started, 3)
+        summary["worker"] = self.worker_id
         outcome = self._finish(record, attempt, result=summary)
         if outcome is Outcome.COMPLETED:
             self.metrics.finished.labels("completed", "").inc()

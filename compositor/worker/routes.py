@@ -100,9 +100,11 @@ def unavailable(message: str) -> HTTPError:
     return HTTPError(503, "compositor_unavailable", message, headers={"Retry-After": "30"})
 
 
-def answer(services: Services, record: JobRecord, base_url: str) -> JSONResponse:
+def answer(
+    services: Services, record: JobRecord, base_url: str, *, pending_status: int = 202
+) -> JSONResponse:
     body = services.status_body(record, base_url, now=time.time())
-    return JSONResponse(body, status_code=200 if record.stage.terminal else 202)
+    return JSONResponse(body, status_code=200 if record.stage.terminal else pending_status)
 
 
 @endpoint
@@ -166,7 +168,7 @@ async def get_compose(request: Request) -> Response:
     record = await run_in_threadpool(services.store.get, job_id)
     if record is None or record.expired(time.time()):
         raise HTTPError(404, "not_found", f"no job {job_id}")
-    return answer(services, record, base_url_of(request))
+    return answer(services, record, base_url_of(request), pending_status=200)
 
 
 @endpoint
@@ -188,9 +190,13 @@ async def get_composite(request: Request) -> Response:
     storage = services.storage
     if isinstance(storage, LocalStorage):
         path = storage.path(name)
-        if not path.is_file():
-            raise HTTPError(404, "not_found", "no such file")
-        response = FileResponse(path, media_type=CONTENT_TYPES[kind],
+        try:
+            stat = path.stat()
+        except OSError:
+            raise HTTPError(404, "not_found", "no such file") from None
+        # with the stat given, FileResponse sets ETag now (not when sending), so it can be
+        # compared with If-None-Match here; Range and HEAD it handles itself
+        response = FileResponse(path, media_type=CONTENT_TYPES[kind], stat_result=stat,
                                 headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
         if_none_match = request.headers.get("if-none-match")
         if if_none_match and response.headers.get("etag") in (

@@ -98,6 +98,12 @@ class Services:
         self.started = False
         self.draining.set()
         self.queue.close()
+        # Stopped without a drain (a second signal, tests): renders still running are
+        # cancelled and their jobs given back before the store closes under them.
+        self.executor.cancel_all()
+        deadline = time.monotonic() + 30
+        while self.executor.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.sweeper.stop()
         if self.callbacks is not None:
             self.callbacks.stop()
