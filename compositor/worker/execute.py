@@ -52,6 +52,7 @@ class Requeue(Exception):
 class Attempt:
     owner: str
     cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)  # no more renewals
     lost: bool = False
     draining: bool = False
 
@@ -127,24 +128,25 @@ class JobExecutor:
         try:
             return self._run(record, attempt)
         finally:
+            attempt.finished.set()
             self.metrics.in_flight.dec()
             with self.lock:
                 del self.attempts[attempt.owner]
-            renewer.join(timeout=1)
+            renewer.join(timeout=5)
 
     def _renew(self, job_id: str, attempt: Attempt) -> None:
-        with self.lock:
-            running = attempt.owner in self.attempts
-        while running and not attempt.cancel.wait(self.lease_sec / 3):
+        """Keep the claim while the attempt runs; stop the render if another attempt has it."""
+        while not attempt.finished.wait(self.lease_sec / 3):
             try:
-                if not self.store.renew(job_id, attempt.owner, self.lease_sec):
-                    log.warning("%s: lease lost to another attempt; stopping", job_id)
-                    attempt.lost = True
-                    attempt.cancel.set()
+                renewed = self.store.renew(job_id, attempt.owner, self.lease_sec)
             except Exception:  # the store is unreachable for a moment: the lease may yet hold
                 log.warning("%s: cannot renew lease", job_id, exc_info=True)
-            with self.lock:
-                running = attempt.owner in self.attempts
+                continue
+            if not renewed and not attempt.finished.is_set():
+                log.warning("%s: lease lost to another attempt; stopping", job_id)
+                attempt.lost = True
+                attempt.cancel.set()
+                return
 
     def _run(self, record: JobRecord, attempt: Attempt) -> Outcome:
         folder = self.work_dir / attempt.owner.replace("/", "-")
@@ -197,6 +199,7 @@ class JobExecutor:
         result: dict[str, object] | None = None,
         error: dict[str, object] | None = None,
     ) -> Outcome:
+        attempt.finished.set()  # the claim ends here: a renewal after it would find no owner
         now = time.time()
         stage = Stage.FAILED if error is not None else Stage.COMPLETED
         if not self.store.finish(record.job_id, attempt.owner, stage, result=result, error=error,

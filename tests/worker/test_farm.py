@@ -42,8 +42,8 @@ def farm(worker_process, redis_prefix, s3_endpoint, s3_bucket, tmp_path):
             "COMPOSITOR_MAX_BACKOFF_MS": "2000",
         }
 
-    def start(count: int = 2) -> list[WorkerProcess]:
-        return [worker_process(env(number)) for number in range(count)]
+    def start(count: int = 2, **extra: str) -> list[WorkerProcess]:
+        return [worker_process(env(number) | extra) for number in range(count)]
 
     return start
 
@@ -147,3 +147,30 @@ def test_s3_mode_serves_files_by_redirect_to_a_presigned_url(farm, media_server,
     assert httpx.get(body["url"].replace("sig=", "sig=0")).status_code == 403
     ready = worker.client.http.get("/readyz").json()
     assert ready["checks"] == {"ffmpeg": "ok", "storage": "ok", "store": "ok", "queue": "ok"}
+
+
+def test_a_farm_worker_drained_past_its_grace_hands_its_render_to_the_other(
+    farm, media_server, redis_prefix
+):
+    workers = farm(2, COMPOSITOR_DRAIN_GRACE_SEC="0")
+    job = preview_job("farm-drain", media_server.url("/media/red_long.mp4"),
+                      media_server.url("/media/blue_long.mp4"), seconds=60)  # fmt: skip
+    assert workers[0].client.post(job).status_code == 202
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+
+    def rendering_owner() -> str | None:
+        status = workers[1].client.status("farm-drain").json()
+        if status["stage"] == "rendering" and 0.05 < status["progress"] < 0.5:
+            return client.hget(f"{redis_prefix}:job:farm-drain", "owner") or None
+        return None
+
+    pid = int(wait_until(rendering_owner, timeout=60, every=0.05).split("/")[0].rsplit("-", 2)[1])
+    draining = next(worker for worker in workers if worker.pid == pid)
+    other = next(worker for worker in workers if worker.pid != pid)
+    # grace 0: the drain cancels the render at once and releases the job to the queue
+    draining.terminate()
+    assert draining.process.wait(timeout=60) == 0
+    body = other.client.wait("farm-drain", timeout=180)
+    assert body["status"] == "completed" and body["attempts"] == 2
+    assert f"-{other.pid}-" in body["worker"]
+    client.close()
