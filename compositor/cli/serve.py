@@ -16,10 +16,11 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from pydantic import ValidationError
 
 from compositor.settings import load_settings
 from compositor.worker.app import create_app
-from compositor.worker.service import Services, build_services
+from compositor.worker.service import Services, WorkerConfigError, build_services
 from compositor.worker.settings import load_worker_settings
 
 log = logging.getLogger("compositor.serve")
@@ -62,9 +63,14 @@ class DrainingServer(uvicorn.Server):
 
 def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    worker_settings = load_worker_settings(**overrides)
+    try:
+        worker_settings = load_worker_settings(**overrides)
+        settings = load_settings()
+        worker_settings.allow_networks  # noqa: B018 (parse the CIDRs now, not at the first fetch)
+    except (ValidationError, ValueError) as error:
+        raise WorkerConfigError(f"invalid settings: {_first_line(error)}") from None
     logging.getLogger("compositor").setLevel(args.log_level.upper())
-    services = build_services(worker_settings, load_settings())
+    services = build_services(worker_settings, settings)
     config = uvicorn.Config(
         create_app(services),
         host=worker_settings.host,
@@ -83,3 +89,11 @@ def run(args: argparse.Namespace) -> int:
     )
     DrainingServer(config, services).run()
     return 0
+
+
+def _first_line(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        name = "COMPOSITOR_" + "_".join(str(part) for part in first["loc"]).upper()
+        return f"{name}: {first['msg']}"
+    return str(error).splitlines()[0]

@@ -7,6 +7,7 @@ in-flight work are this process's own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -23,15 +24,19 @@ class _SharedCounts(Collector):
         self.depth = depth
 
     def collect(self) -> Iterator[Metric]:
-        jobs = GaugeMetricFamily(
-            "compositor_jobs", "Jobs known to the store, by lifecycle stage.", labels=["state"]
-        )
-        for state, count in sorted(self.jobs().items()):
-            jobs.add_metric([state], count)
-        yield jobs
-        yield GaugeMetricFamily(
-            "compositor_queue_depth", "Jobs waiting for a render slot.", value=self.depth()
-        )
+        # A scrape must not fail because Redis blinked: what cannot be read is left out.
+        with contextlib.suppress(Exception):
+            jobs = GaugeMetricFamily(
+                "compositor_jobs", "Jobs known to the store, by lifecycle stage.", labels=["state"]
+            )
+            for state, count in sorted(self.jobs().items()):
+                jobs.add_metric([state], count)
+            yield jobs
+        with contextlib.suppress(Exception):
+            depth = self.depth()
+            yield GaugeMetricFamily(
+                "compositor_queue_depth", "Jobs waiting for a render slot.", value=depth
+            )
 
 
 class WorkerMetrics:

@@ -4,7 +4,6 @@ environment: ``compositor serve`` passes the settings it read once."""
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import logging
 import os
@@ -160,6 +159,10 @@ class Services:
             return None
         return record.callback_url, self.status_body(record, self.base_url(), now=time.time())
 
+    def record_callback(self, job_id: str, state: str) -> None:
+        self.metrics.callbacks.labels(state).inc()
+        self.store.set_callback_state(job_id, state)
+
     def on_finished(self, record: JobRecord) -> None:
         if self.callbacks is not None and record.callback_url:
             self.callbacks.submit(record.job_id)
@@ -282,20 +285,11 @@ def build_services(ws: WorkerSettings, settings: Settings) -> Services:
         guarded_client(ws.allow_networks, httpx.Timeout(ws.callback_timeout_sec)),
         ws.secret_list,
         status_of=services._callback_target,
-        on_result=store.set_callback_state,
+        on_result=services.record_callback,
         max_attempts=ws.callback_max_attempts,
         base_ms=ws.callback_base_ms,
         max_ms=ws.callback_max_ms,
     )
-    metrics.watch(store.counts, _safe(queue.depth))
+    metrics.watch(store.counts, queue.depth)
     holder.append(services)
     return services
-
-
-def _safe(read: Any) -> Any:
-    def value() -> int:
-        with contextlib.suppress(Exception):  # a scrape must not fail because Redis blinked
-            return int(read())
-        return -1
-
-    return value
