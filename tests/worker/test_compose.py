@@ -186,3 +186,20 @@ def test_every_response_carries_a_request_id(live_worker):
     missing = worker.client.http.get("/no-such-route")
     assert missing.status_code == 404 and missing.headers["x-request-id"].startswith("req_")
     assert json.loads(missing.text)["error"]["code"] == "not_found"
+
+
+def test_builtin_assets_and_narration_render_without_any_download(live_worker, media_server):
+    worker = live_worker(fetch_allow_networks="")  # nothing may be fetched: all is builtin
+    job = preview_job(
+        "builtin-1",
+        "builtin:bg-grid",
+        seconds=4,
+        waitSec=30,
+        audio={"narration": {"script": "Welcome to the gym."}, "music": {"source": "builtin:calm"}},
+        watermark={"image": "builtin:watermark"},
+    )
+    body = worker.client.post(job).json()
+    assert body["status"] == "completed", body
+    assert abs(body["durationSec"] - 4) <= 0.1
+    text = worker.client.http.get("/metrics").text
+    assert metric(text, "compositor_source_fetch_bytes_total") == 0
