@@ -19,8 +19,9 @@ from tests.worker.helpers import WorkerProcess, preview_job, wait_until
 
 
 @pytest.fixture
-def farm(worker_process, redis_prefix, s3_endpoint, s3_bucket, tmp_path):
-    """Start farm workers: same Redis prefix, same bucket, a data folder each."""
+def farm(redis_prefix, worker_process, s3_endpoint, s3_bucket, tmp_path):
+    """Start farm workers: same Redis prefix, same bucket, a data folder each. (The prefix
+    comes first so that its keys are deleted after the workers stopped writing them.)"""
 
     def env(number: int) -> dict[str, str]:
         return {
