@@ -33,7 +33,8 @@ def test_compose_runs_the_api_workers_redis_minio_and_postgres(compose):
     services = compose["services"]
     assert {"api", "compositor", "redis", "minio", "postgres"} <= set(services)
     api = services["api"]
-    assert api["build"]["dockerfile"] == "Dockerfile.api" and api["command"] == ["neariq", "serve"]
+    assert api["build"]["dockerfile"] == "Dockerfile.api"
+    assert "exec neariq serve --host 0.0.0.0 --port 8000" in " ".join(api["command"])
     assert "8000:8000" in api["ports"]
     worker = services["compositor"]
     assert worker["build"]["dockerfile"] == "Dockerfile.compositor"
@@ -67,6 +68,16 @@ def test_every_worker_setting_in_compose_is_a_real_setting(compose):
     assert settings.queue == "redis" and settings.storage == "s3"
     assert settings.redis_url.startswith("redis://redis:")
     assert settings.s3_endpoint_url == "http://minio:9000"
+
+
+def test_every_api_setting_in_compose_is_a_real_setting(compose):
+    from api.settings import ApiSettings
+
+    known = {f"NEARIQ_{name.upper()}" for name in ApiSettings.model_fields}
+    for key in compose["services"]["api"]["environment"]:
+        if key.startswith("NEARIQ_COMPOSITOR_"):
+            continue  # the API's compositor client settings are not written yet
+        assert key.removesuffix("_FILE") in known, key
 
 
 def test_sources_may_reach_the_api_and_minio_and_nothing_else_private(compose):
