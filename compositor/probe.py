@@ -16,8 +16,12 @@ import av
 import av.error
 
 from compositor.errors import SourceUnavailable
+from compositor.formats import FORMAT_WHITELIST
 
 IMAGE_CODECS = {"png", "mjpeg", "jpeg2000", "webp", "bmp", "tiff", "gif"}
+# The same limits FFmpeg gets at render time: detection must not let a playlist demuxer (HLS,
+# concat) open the files it names, so only media demuxers, and only the file itself.
+OPEN_OPTIONS = {"format_whitelist": FORMAT_WHITELIST, "protocol_whitelist": "file"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def probe(path: str | Path, *, field: str | None = None) -> MediaInfo:
     if size == 0:
         raise SourceUnavailable(f"{path.name}: file is empty", field=field, code="source_empty")
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with av.open(str(path), metadata_errors="ignore", options=OPEN_OPTIONS) as container:
             return _probe_open(container, path, size)
     except SourceUnavailable as exc:
         exc.field = field

@@ -95,16 +95,23 @@ def run_ffmpeg(
 
     reason: str | None = None
     deadline = started + timeout_sec
-    while process.poll() is None:
-        if cancel is not None and cancel.is_set():
-            reason = "cancelled"
-        elif time.monotonic() > deadline:
-            reason = "timeout"
-        if reason:
-            _kill_group(process)
-            break
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=0.1)
+    try:
+        while process.poll() is None:
+            if cancel is not None and cancel.is_set():
+                reason = "cancelled"
+            elif time.monotonic() > deadline:
+                reason = "timeout"
+            if reason:
+                _kill_group(process)
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.1)
+    except BaseException:
+        # An exception raised into this thread (Ctrl-C, a queue's time limit) must not leave
+        # FFmpeg rendering on its own: it runs in its own process group, nothing else kills it.
+        _kill_group(process)
+        process.wait()
+        raise
     process.wait()
     for reader in readers:
         reader.join(timeout=5)

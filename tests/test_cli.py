@@ -107,3 +107,16 @@ def test_schema_and_probe(media):
     assert (info["video"]["displayWidth"], info["video"]["displayHeight"]) == (180, 320)
     bad = run("probe", str(media.text_as_mp4))
     assert bad.returncode == 3 and bad.stderr.startswith("Error: ")
+
+
+def test_a_local_playlist_is_never_followed(tmp_path, media):
+    # An HLS playlist naming a real, readable clip: were the playlist demuxer allowed, probing
+    # would open red.mp4 through it and succeed. It must be refused as unreadable instead.
+    playlist = tmp_path / "list.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{media.red}\n"
+                        "#EXT-X-ENDLIST\n")  # fmt: skip
+    done = run("probe", str(playlist))
+    assert done.returncode == 3 and "source_unreadable" in done.stderr
+    job = write_job(tmp_path / "job.json", {"clips": [{"source": str(playlist)}]})
+    rendered = run("render", str(job), "-o", str(tmp_path / "out.mp4"))
+    assert rendered.returncode == 3 and not (tmp_path / "out.mp4").exists()

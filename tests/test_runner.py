@@ -89,3 +89,46 @@ def test_a_source_beyond_the_pixel_limit_is_refused_before_rendering(tmp_path, m
                resolver=LocalResolver(media.root, settings.assets_dir))  # fmt: skip
     assert (caught.value.code, caught.value.field) == ("source_too_large", "clips[0].source")
     assert not Path(tmp_path / "o.mp4").exists()
+
+
+def test_an_exception_in_the_waiting_thread_kills_ffmpeg(tmp_path, monkeypatch):
+    """A queue's time limit (or Ctrl-C) arrives as an exception raised into the waiting thread:
+    FFmpeg, in its own process group, must die with it rather than render on alone."""
+    import ctypes
+    import os
+    import subprocess
+    import time
+
+    import compositor.runner as runner_module
+
+    class TimeLimit(Exception):
+        pass
+
+    pids: list[int] = []
+    started = threading.Event()
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        process = real_popen(*args, **kwargs)
+        pids.append(process.pid)
+        started.set()
+        return process
+
+    monkeypatch.setattr(runner_module.subprocess, "Popen", recording_popen)
+    waiting_thread = threading.get_ident()
+
+    def raise_time_limit() -> None:
+        started.wait(10)
+        time.sleep(0.5)
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(waiting_thread), ctypes.py_object(TimeLimit)
+        )
+
+    threading.Thread(target=raise_time_limit, daemon=True).start()
+    with pytest.raises(TimeLimit):
+        run_ffmpeg([find_ffmpeg().path, "-f", "lavfi", "-i", "testsrc2=d=60:s=1280x720",
+                    "-c:v", "libx264", "-preset", "medium", "-f", "null", "-"],
+                   cwd=tmp_path)  # fmt: skip
+    assert pids
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)  # gone (and reaped), not rendering on

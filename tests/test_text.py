@@ -176,7 +176,7 @@ def test_image_watermark_blends_at_its_opacity(render_job, media):
     assert far[0] < 30
 
 
-HOSTILE_OVERLAYS = ["{\\an8}50% off: it's \"{\\b1}\"!", "%{pts}\nnew line", "🎉 עד 50%"]
+HOSTILE_OVERLAYS = ['{\\an8}50% off: it\'s "{\\b1}"!', "%{pts}\nnew line", "🎉 עד 50%"]
 
 
 @pytest.mark.parametrize("text", HOSTILE_OVERLAYS)

@@ -14,15 +14,11 @@ from typing import Any
 import ffmpeg
 
 from compositor.ass import build_ass
+from compositor.formats import FORMAT_WHITELIST, PROTOCOLS
 from compositor.job import Job
 from compositor.plan import audio as audio_chain
 from compositor.plan import video as video_chain
-from compositor.plan.clips import (
-    FORMAT_WHITELIST,
-    PROTOCOLS,
-    ClipPlan,
-    fade_frames_of,
-)
+from compositor.plan.clips import ClipPlan, fade_frames_of
 from compositor.plan.geometry import even
 from compositor.plan.mix import MixPlan, apply_loudness, measure_loudness, mix
 from compositor.plan.video import seconds_text

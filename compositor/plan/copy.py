@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from compositor.formats import PROTOCOLS
 from compositor.job import Job
 from compositor.plan.build import GLOBAL_ARGS, OUTPUT_NAME, RenderPlan
-from compositor.plan.clips import PROTOCOLS, ClipPlan
+from compositor.plan.clips import ClipPlan
 from compositor.timeline import frames_of, normalize_duration, stitch_spans
 
 CONCAT_LIST = "clips.txt"

@@ -16,8 +16,8 @@ from typing import Any
 
 import ffmpeg
 
+from compositor.formats import FORMAT_WHITELIST, PROTOCOLS
 from compositor.plan.audio import conform, exact_length
-from compositor.plan.clips import FORMAT_WHITELIST, PROTOCOLS
 
 Stream = Any
 

@@ -15,8 +15,8 @@ import av
 import av.error
 
 from compositor.errors import SourceUnavailable
+from compositor.formats import ALLOWED_FORMATS
 from compositor.job import Job
-from compositor.plan.clips import ALLOWED_FORMATS
 from compositor.sources import resolve_builtin
 from compositor.worker.fetch import Fetcher, is_http_url
 
