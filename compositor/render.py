@@ -24,7 +24,7 @@ from compositor.errors import CompositorError, DurationOutOfTolerance, SourceUna
 from compositor.ffmpeg_bin import find_ffmpeg
 from compositor.job import Captions, Cue, Job, Word
 from compositor.narration import NarrationTrack, narrate
-from compositor.plan.build import EncodeOptions, RenderPlan, build_measure_args, build_plan
+from compositor.plan.build import EncodeOptions, RenderPlan, build_plan, build_premix_args
 from compositor.plan.clips import ClipPlan, plan_clips
 from compositor.plan.copy import copy_blockers, copy_plan
 from compositor.plan.mix import MixPlan, Music, Voice, parse_loudnorm
@@ -262,18 +262,19 @@ def _measure_loudness(
     settings: Settings,
     cancel: threading.Event | None,
 ) -> PreparedJob:
-    """First pass of two-pass loudness normalization: the mix alone, measured by loudnorm.
+    """First pass of two-pass loudness normalization: the mix alone, written to a WAV for the
+    render and measured by loudnorm.
 
     One pass (loudnorm's dynamic mode) misses short mixes by more than 1 LU and pumps the
     music; the audio-only pass costs a fraction of the render (no video is decoded)."""
     mix_plan = prepared.mix_plan
     if mix_plan is None or mix_plan.loudness_target is None:
         return prepared
-    args = build_measure_args(prepared.job, prepared.clips, mix_plan)
+    args = build_premix_args(prepared.job, prepared.clips, mix_plan)
     result = run_ffmpeg([ffmpeg_path, *args], cwd=work, timeout_sec=settings.render_timeout_sec,
                         cancel=cancel, nice=settings.nice)  # fmt: skip
     measured = parse_loudnorm(result.stderr_tail)
-    if measured is None:
+    if measured is None:  # the render then mixes itself, at the levels as mixed
         log.warning("loudness measurement printed nothing; levels left as mixed")
         return prepared
     return replace(prepared, mix_plan=replace(mix_plan, loudness=measured))

@@ -198,3 +198,25 @@ def test_stream_copy_only_when_nothing_changes():
         assert reason in copy_blockers(changed, clips)
     wrong_size = plan_clips(job, ["a", "b"], [media(1280, 720, 3)] * 2, max_pixels=MAX_PIXELS)
     assert any("960x540" in reason for reason in copy_blockers(job, wrong_size))
+
+
+def test_measured_loudness_makes_the_render_read_its_audio_from_the_premix():
+    from compositor.plan.build import PREMIX_NAME, build_premix_args
+    from compositor.plan.mix import LoudnessMeasurement, MixPlan
+
+    job = make_job(clips=[{"source": "a"}, {"source": "b"}], output={"durationSec": 10})
+    medias = [media(), media()]
+    clips = plan_clips(job, ["a", "b"], medias, max_pixels=MAX_PIXELS)
+    mix_plan = MixPlan(voice=None, music=None, ducking=True, loudness_target=-14)
+    premix = list(build_premix_args(job, clips, mix_plan))
+    assert PREMIX_NAME in premix and "loudnorm=I=-14:LRA=20:TP=-1.5:print_format=json" in (
+        premix[premix.index("-filter_complex") + 1]
+    )
+    assert premix.count("-vn") == 2  # audio inputs only: no picture decoded in this pass
+    measured = LoudnessMeasurement(-22.0, -3.0, 3.0, -32.0, 0.5)
+    render = build_plan(job, clips, mix_plan=replace(mix_plan, loudness=measured))
+    text = graph(render)
+    assert not re.search(r"\[[01]:a\]", text)  # no clip audio decoded by the render
+    assert re.search(r"\[2:a\]loudnorm=I=-14:LRA=20:TP=-1.5:linear=true:measured_I=-22.00", text)
+    args = list(render.args)
+    assert args[args.index(PREMIX_NAME) - 1] == "-i"

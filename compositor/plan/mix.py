@@ -147,7 +147,7 @@ def apply_loudness(
     """Second pass: loudnorm with the measured figures (linear gain when the peaks allow,
     else its dynamic mode with a true-peak limiter), back to 48 kHz, exact length."""
     if measured.silent:
-        return stream
+        return exact_length(stream, slot_samples)
     stream = stream.filter(
         "loudnorm",
         I=target,
