@@ -95,6 +95,7 @@ def encode_options(settings: Settings, preset: str | None = None) -> EncodeOptio
         crf=settings.crf,
         audio_bitrate=settings.audio_bitrate,
         threads=settings.ffmpeg_threads,
+        filter_threads=settings.filter_threads,
     )
 
 
@@ -224,7 +225,7 @@ def render(
         stage("fetching")
         prepared = prepare(job, resolver, settings, work)
         stage("rendering")
-        prepared = _measure_loudness(prepared, work, ffmpeg.path, settings, cancel)
+        prepared = _measure_loudness(prepared, work, ffmpeg.path, settings, cancel, preset)
         plans = _plans(prepared, settings, preset)
         for attempt, plan in enumerate(plans):
             try:
@@ -261,6 +262,7 @@ def _measure_loudness(
     ffmpeg_path: str,
     settings: Settings,
     cancel: threading.Event | None,
+    preset: str | None,
 ) -> PreparedJob:
     """First pass of two-pass loudness normalization: the mix alone, written to a WAV for the
     render and measured by loudnorm.
@@ -270,7 +272,9 @@ def _measure_loudness(
     mix_plan = prepared.mix_plan
     if mix_plan is None or mix_plan.loudness_target is None:
         return prepared
-    args = build_premix_args(prepared.job, prepared.clips, mix_plan)
+    args = build_premix_args(
+        prepared.job, prepared.clips, mix_plan, encode_options(settings, preset)
+    )
     result = run_ffmpeg([ffmpeg_path, *args], cwd=work, timeout_sec=settings.render_timeout_sec,
                         cancel=cancel, nice=settings.nice)  # fmt: skip
     measured = parse_loudnorm(result.stderr_tail)

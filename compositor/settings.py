@@ -64,7 +64,12 @@ class Settings(BaseSettings):
     crf: int = Field(default=20, ge=0, le=51)
     audio_bitrate: str = "192k"
     render_timeout_sec: float = Field(default=1800.0, gt=0)
-    ffmpeg_threads: int = Field(default=0, ge=0, description="0 lets FFmpeg choose.")
+    ffmpeg_threads: int = Field(default=0, ge=0, description="x264 threads; 0 lets FFmpeg choose.")
+    filter_threads: int = Field(
+        default=1,
+        ge=0,
+        description="Threads of the filter graph; 0 lets FFmpeg choose (one per core).",
+    )
     nice: int = Field(default=0, ge=0, le=19, description="Niceness of FFmpeg processes.")
     max_source_pixels: int = Field(
         default=8192 * 4320, description="Largest accepted source frame (width x height)."

@@ -209,8 +209,10 @@ def test_measured_loudness_makes_the_render_read_its_audio_from_the_premix():
     clips = plan_clips(job, ["a", "b"], medias, max_pixels=MAX_PIXELS)
     mix_plan = MixPlan(voice=None, music=None, ducking=True, loudness_target=-14)
     premix = list(build_premix_args(job, clips, mix_plan))
-    assert PREMIX_NAME in premix and "loudnorm=I=-14:LRA=20:TP=-1.5:print_format=json" in (
-        premix[premix.index("-filter_complex") + 1]
+    assert (
+        PREMIX_NAME in premix
+        and "loudnorm=I=-14:LRA=20:TP=-1.5:print_format=json"
+        in (premix[premix.index("-filter_complex") + 1])
     )
     assert premix.count("-vn") == 2  # audio inputs only: no picture decoded in this pass
     measured = LoudnessMeasurement(-22.0, -3.0, 3.0, -32.0, 0.5)
@@ -220,3 +222,12 @@ def test_measured_loudness_makes_the_render_read_its_audio_from_the_premix():
     assert re.search(r"\[2:a\]loudnorm=I=-14:LRA=20:TP=-1.5:linear=true:measured_I=-22.00", text)
     args = list(render.args)
     assert args[args.index(PREMIX_NAME) - 1] == "-i"
+
+
+def test_the_filter_graph_runs_on_one_thread_unless_configured():
+    job = make_job(clips=[{"source": "a"}])
+    args = list(plan_for(job, [media()]).args)
+    assert args[args.index("-filter_complex_threads") + 1] == "1"
+    assert args.index("-filter_complex_threads") < args.index("-i")  # a global option
+    free = list(plan_for(job, [media()], encode=EncodeOptions(filter_threads=0)).args)
+    assert "-filter_complex_threads" not in free
