@@ -95,7 +95,7 @@ def case_floor(media: Path, out: Path, preset: str) -> None:
     subprocess.run([*args, str(out / "floor.mp4")], check=True)
 
 
-def _engine_plan(media: Path, preset: str) -> Any:
+def _engine_plan(media: Path, preset: str, work: Path) -> Any:
     from compositor.job import parse_job
     from compositor.plan.build import build_plan
     from compositor.render import encode_options, prepare
@@ -104,7 +104,6 @@ def _engine_plan(media: Path, preset: str) -> Any:
 
     settings = Settings(preset=preset)
     job = parse_job(reference_job(media))
-    work = Path(tempfile.mkdtemp(prefix="bench-plan-"))
     prepared = prepare(job, LocalResolver(media, settings.assets_dir), settings, work)
     plan = build_plan(prepared.job, prepared.clips, encode=encode_options(settings, preset),
                       mix_plan=prepared.mix_plan)  # fmt: skip
@@ -112,6 +111,7 @@ def _engine_plan(media: Path, preset: str) -> Any:
 
 
 def case_engine(media: Path, out: Path, preset: str, job: dict[str, Any] | None = None) -> None:
+    """Also records the output's size (for --presets)."""
     from compositor.job import parse_job
     from compositor.render import render
     from compositor.settings import Settings
@@ -125,6 +125,7 @@ def case_engine(media: Path, out: Path, preset: str, job: dict[str, Any] | None 
         settings=settings,
     )
     assert abs(result.duration_sec - SLOT) <= 0.1
+    (out / "size.json").write_text(json.dumps(result.path.stat().st_size))
 
 
 def case_commercial(media: Path, out: Path, preset: str) -> None:
@@ -137,7 +138,7 @@ def case_filters(media: Path, out: Path, preset: str) -> None:
     from compositor.plan.build import OUTPUT_NAME
     from compositor.runner import run_ffmpeg
 
-    plan, settings = _engine_plan(media, preset)
+    plan, settings = _engine_plan(media, preset, out)
     args = list(plan.args)
     main_end = args.index(OUTPUT_NAME)
     maps_end = max(i for i in range(main_end) if args[i] == "-map") + 2
@@ -219,7 +220,8 @@ CASES = {
 
 
 def run_case(name: str, media: Path, preset: str) -> dict[str, float]:
-    """Run one case in a child process; wall seconds and peak RSS (MB) of it and its children."""
+    """Run one case in a child process; wall seconds, peak RSS (MB) of it and its children,
+    and the output size when the case records one."""
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as out:
         started = time.perf_counter()
         process = subprocess.Popen([sys.executable, __file__, "--case", name, "--media",
@@ -229,11 +231,25 @@ def run_case(name: str, media: Path, preset: str) -> dict[str, float]:
         if status != 0:
             raise SystemExit(f"case {name} failed ({status})")
         report = json.loads((Path(out) / "rss.json").read_text())
+        size_file = Path(out) / "size.json"
+        size = json.loads(size_file.read_text()) if size_file.exists() else 0
     # ru_maxrss is in KiB on Linux
-    return {
-        "wall": wall,
-        "peak_mb": max(report["self"], report["children"], usage.ru_maxrss) / 1024,
-    }
+    peak = max(report["self"], report["children"], usage.ru_maxrss) / 1024
+    return {"wall": wall, "peak_mb": peak, "size_mb": size / 1e6}
+
+
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
+
+
+def compare_presets(media: Path, repeat: int) -> None:
+    """The reference job at each x264 preset (same CRF): wall time against file size."""
+    print(f"\n{'preset':10s} {'wall s':>8s} {'x realtime':>10s} {'size MB':>8s} {'Mbit/s':>7s}")
+    for preset in PRESETS:
+        runs = [run_case("engine", media, preset) for _ in range(repeat)]
+        wall = statistics.median(r["wall"] for r in runs)
+        size = runs[0]["size_mb"]
+        print(f"{preset:10s} {wall:8.2f} {SLOT / wall:10.2f} {size:8.2f} {size * 8 / SLOT:7.2f}",
+              flush=True)  # fmt: skip
 
 
 def main() -> int:
@@ -244,6 +260,7 @@ def main() -> int:
     parser.add_argument("--preset", default=None)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-moviepy", action="store_true")
+    parser.add_argument("--presets", action="store_true", help="compare x264 presets only")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -261,6 +278,9 @@ def main() -> int:
     media = ROOT / "out" / "bench-media"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "make_sample_media.py"), str(media)],
                    check=True)  # fmt: skip
+    if args.presets:
+        compare_presets(media, args.repeat)
+        return 0
     names = ["floor", "engine", "commercial", "filters"]
     names += [] if args.skip_moviepy else ["moviepy"]
     results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
