@@ -48,7 +48,25 @@ def with_file_variants(
     return (init_settings, env_settings, FileVariantSource(settings_cls), file_secret_settings)
 
 
-class Settings(BaseSettings):
+class FileVariantSettings(BaseSettings):
+    """Base of the project's settings classes: init values, the environment, then
+    ``<PREFIX><NAME>_FILE`` secret files."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return with_file_variants(
+            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+        )
+
+
+class Settings(FileVariantSettings):
     model_config = SettingsConfigDict(env_prefix="COMPOSITOR_", frozen=True, extra="ignore")
 
     ffmpeg_path: str | None = Field(
@@ -100,19 +118,6 @@ class Settings(BaseSettings):
     )
     premium_tts_timeout_sec: float = Field(default=30.0, gt=0, le=600)
     premium_tts_preflight_timeout_sec: float = Field(default=2.0, gt=0, le=30)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return with_file_variants(
-            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-        )
 
     @property
     def fonts_dir(self) -> Path:

@@ -11,7 +11,8 @@ from typing import Any
 
 import ffmpeg
 
-from compositor.timeline import SAMPLE_RATE, DurationPlan, Piece, Segment, pieces_by_clip
+from compositor.plan.segments import stitch
+from compositor.timeline import SAMPLE_RATE, DurationPlan, Segment
 
 Stream = Any
 
@@ -45,16 +46,12 @@ def silence(seconds: float) -> Stream:
 def stitch_audio(
     streams: list[Stream], clip_frames: list[int], segments: list[Segment], samples_per_frame: int
 ) -> Stream:
-    """The video's segments, in samples: bodies concatenated, fades as acrossfade segments."""
-    pieces = _cut_pieces(streams, clip_frames, segments, samples_per_frame)
-    parts = []
-    for segment in segments:
-        if segment.kind == "body":
-            parts.append(pieces[segment.pieces[0]])
-            continue
-        tail, head = segment.pieces
-        parts.append(crossfade(pieces[tail], pieces[head], segment.frames * samples_per_frame))
-    return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=0, a=1)
+    """The video's segments, in samples: bodies concatenated, fades as crossfade segments."""
+
+    def join(tail: Stream, head: Stream, segment: Segment) -> Stream:
+        return crossfade(tail, head, segment.frames * samples_per_frame)
+
+    return stitch(streams, clip_frames, segments, join, samples_per_frame)
 
 
 def crossfade(tail: Stream, head: Stream, samples: int) -> Stream:
@@ -68,24 +65,6 @@ def crossfade(tail: Stream, head: Stream, samples: int) -> Stream:
     fading_out = tail.filter("afade", t="out", st=0, d=seconds)
     fading_in = head.filter("afade", t="in", st=0, d=seconds)
     return ffmpeg.filter([fading_out, fading_in], "amix", inputs=2, normalize=0, duration="first")
-
-
-def _cut_pieces(
-    streams: list[Stream], clip_frames: list[int], segments: list[Segment], spf: int
-) -> dict[Piece, Stream]:
-    cut: dict[Piece, Stream] = {}
-    for clip, pieces in pieces_by_clip(segments).items():
-        if len(pieces) == 1 and pieces[0].frames == clip_frames[clip]:
-            cut[pieces[0]] = streams[clip]
-            continue
-        split = streams[clip].asplit()
-        for branch, piece in enumerate(pieces):
-            cut[piece] = (
-                split[branch]
-                .filter("atrim", start_sample=piece.start * spf, end_sample=piece.end * spf)
-                .filter("asetpts", "PTS-STARTPTS")
-            )
-    return cut
 
 
 def normalize_audio(

@@ -11,7 +11,8 @@ import ffmpeg
 
 from compositor.plan.clips import ClipPlan
 from compositor.plan.geometry import contain_size, cover_crop, even
-from compositor.timeline import DurationPlan, Piece, Segment, pieces_by_clip
+from compositor.plan.segments import stitch
+from compositor.timeline import DurationPlan, Segment
 
 Stream = Any  # ffmpeg-python streams are untyped
 
@@ -90,43 +91,17 @@ def stitch_video(
     streams: list[Stream], clip_frames: list[int], segments: list[Segment], fps: int
 ) -> Stream:
     """Concatenate the timeline's segments; fades are xfade segments of a tail and a head."""
-    pieces = _cut_pieces(streams, clip_frames, segments)
-    parts = []
-    for segment in segments:
-        if segment.kind == "body":
-            parts.append(pieces[segment.pieces[0]])
-            continue
-        tail, head = segment.pieces
-        parts.append(
-            ffmpeg.filter(
-                [pieces[tail], pieces[head]],
-                "xfade",
-                transition="fade",
-                duration=seconds_text(segment.frames / fps),
-                offset=0,
-            )
+
+    def xfade(tail: Stream, head: Stream, segment: Segment) -> Stream:
+        return ffmpeg.filter(
+            [tail, head],
+            "xfade",
+            transition="fade",
+            duration=seconds_text(segment.frames / fps),
+            offset=0,
         )
-    return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=1, a=0)
 
-
-def _cut_pieces(
-    streams: list[Stream], clip_frames: list[int], segments: list[Segment]
-) -> dict[Piece, Stream]:
-    cut: dict[Piece, Stream] = {}
-    for clip, pieces in pieces_by_clip(segments).items():
-        if len(pieces) == 1 and pieces[0].frames == clip_frames[clip]:
-            cut[pieces[0]] = streams[clip]
-            continue
-        # split hands each branch a reference to the same frame (no copy); each trim keeps its
-        # own range and drops the rest as it arrives, so nothing waits in a queue.
-        split = streams[clip].split()
-        for branch, piece in enumerate(pieces):
-            cut[piece] = (
-                split[branch]
-                .filter("trim", start_frame=piece.start, end_frame=piece.end)
-                .filter("setpts", "PTS-STARTPTS")
-            )
-    return cut
+    return stitch(streams, clip_frames, segments, xfade)
 
 
 def normalize_video(stream: Stream, duration: DurationPlan, fps: int) -> Stream:

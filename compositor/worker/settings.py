@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from compositor.settings import with_file_variants
+from compositor.settings import FileVariantSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -31,7 +31,7 @@ def split_list(text: str) -> tuple[str, ...]:
     return tuple(part for part in re.split(r"[\s,]+", text) if part)
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(FileVariantSettings):
     model_config = SettingsConfigDict(env_prefix="COMPOSITOR_", frozen=True, extra="ignore")
 
     # HTTP
@@ -109,19 +109,6 @@ class WorkerSettings(BaseSettings):
     callback_base_ms: int = Field(default=1000, ge=1)
     callback_max_ms: int = Field(default=300_000, ge=1)
     callback_timeout_sec: float = Field(default=10, gt=0)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return with_file_variants(
-            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-        )
 
     @property
     def secret_list(self) -> tuple[str, ...]:
