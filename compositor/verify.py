@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -59,9 +60,13 @@ def stream_seconds(path: Path) -> tuple[float, float]:
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
-        video_sec = float(video.duration * video.time_base) if video.duration else 0.0
-        audio_sec = float(audio.duration * audio.time_base) if audio and audio.duration else 0.0
-    return video_sec, audio_sec
+        return _declared(video.duration, video.time_base), (
+            _declared(audio.duration, audio.time_base) if audio else 0.0
+        )
+
+
+def _declared(duration: int | None, time_base: Fraction | None) -> float:
+    return float(duration * time_base) if duration and time_base else 0.0
 
 
 def verify_output(

@@ -23,6 +23,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+# httpcore's own type for socket options (int, bytes or an unset value).
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+
+
 class AddressRefused(SourceUnavailable):
     """Raised when a URL's host resolves to an address the worker may not reach."""
 
@@ -61,7 +67,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes]] | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
         addresses = resolve(host, port)
         refused = [str(a) for a in addresses if is_refused(a, self.allow)]
@@ -86,7 +92,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         self,
         path: str,
         timeout: float | None = None,
-        socket_options: Iterable[tuple[int, int, int] | tuple[int, int, bytes]] | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
         raise AddressRefused("unix sockets are not reachable from the worker")
 

@@ -54,8 +54,8 @@ def endpoint(handler: Endpoint) -> Endpoint:
             return error_response(from_compositor_error(error), request_id_of(request.scope))
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
-            error = HTTPError(500, "internal_error", "the worker failed to answer")
-            return error_response(error, request_id_of(request.scope))
+            failure = HTTPError(500, "internal_error", "the worker failed to answer")
+            return error_response(failure, request_id_of(request.scope))
 
     return wrapped
 
@@ -140,6 +140,7 @@ async def post_compose(request: Request) -> Response:
                 await run_in_threadpool(services.store.delete, job_id)
                 log.warning("%s: cannot queue: %s", job_id, exc)
                 raise unavailable("the render queue cannot be reached") from None
+    assert record is not None  # found, or created just above
     if record.fingerprint != fingerprint(canonical_body(job)):
         raise HTTPError(409, "idempotency_conflict",
                         f"jobId {job_id} was used for another job", field="jobId")  # fmt: skip
@@ -199,9 +200,8 @@ async def get_composite(request: Request) -> Response:
         response = FileResponse(path, media_type=CONTENT_TYPES[kind], stat_result=stat,
                                 headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match and response.headers.get("etag") in (
-            tag.strip() for tag in if_none_match.split(",")
-        ):
+        etag = response.headers.get("etag", "")
+        if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
             return Response(status_code=304, headers={"ETag": response.headers["etag"]})
         return response
     url = await run_in_threadpool(storage.url, name, expires_in=PRESIGNED_TTL_SEC)

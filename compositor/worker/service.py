@@ -149,8 +149,9 @@ class Services:
 
     def mean_render_sec(self) -> float:
         histogram = self.metrics.render_seconds
-        count = sum(s.value for s in histogram.collect()[0].samples if s.name.endswith("_count"))
-        total = sum(s.value for s in histogram.collect()[0].samples if s.name.endswith("_sum"))
+        samples = next(iter(histogram.collect())).samples
+        count = sum(s.value for s in samples if s.name.endswith("_count"))
+        total = sum(s.value for s in samples if s.name.endswith("_sum"))
         return total / count if count else MEAN_RENDER_SEC_DEFAULT
 
     def _callback_target(self, job_id: str) -> tuple[str, dict[str, Any]] | None:

@@ -212,7 +212,8 @@ class RedisJobStore:
         taken: list[JobRecord] = []
         for job_id in due:  # type: ignore[union-attr]
             # ZREM answers 1 to one caller only: each expired job is swept by one container
-            if self.redis.zrem(self.expiry, job_id) and (record := self.get(str(job_id))):
+            name = job_id.decode() if isinstance(job_id, bytes) else str(job_id)
+            if self.redis.zrem(self.expiry, name) and (record := self.get(name)):
                 taken.append(record)
         return taken
 
