@@ -235,7 +235,9 @@ def run_case(name: str, media: Path, preset: str) -> dict[str, float]:
         size = json.loads(size_file.read_text()) if size_file.exists() else 0
     # ru_maxrss is in KiB on Linux
     peak = max(report["self"], report["children"], usage.ru_maxrss) / 1024
-    return {"wall": wall, "peak_mb": peak, "size_mb": size / 1e6}
+    # CPU seconds of the case and everything it ran: steadier than wall time on a shared host.
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak, "size_mb": size / 1e6}
 
 
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
@@ -294,6 +296,7 @@ def main() -> int:
     summary = {
         name: {
             "wall_s": statistics.median(r["wall"] for r in runs),
+            "cpu_s": statistics.median(r["cpu"] for r in runs),
             "peak_mb": max(r["peak_mb"] for r in runs),
             "realtime_factor": SLOT / statistics.median(r["wall"] for r in runs),
         }
@@ -301,19 +304,27 @@ def main() -> int:
     }
     floor, engine = summary["floor"], summary["engine"]
     print(f"\npreset {preset}, 15 s of 1080x1920, median of {args.repeat} (moviepy: 1 run)\n")
-    print(f"{'case':10s} {'wall s':>8s} {'x realtime':>10s} {'peak MB':>8s} {'vs floor':>9s}")
+    print(f"{'case':10s} {'wall s':>8s} {'x realtime':>10s} {'peak MB':>8s} {'vs floor':>9s}"
+          f" {'cpu s':>7s} {'cpu vs floor':>12s}")  # fmt: skip
     for name, row in summary.items():
         print(f"{name:10s} {row['wall_s']:8.2f} {row['realtime_factor']:10.2f} "
-              f"{row['peak_mb']:8.0f} {row['wall_s'] / floor['wall_s']:8.2f}x")  # fmt: skip
+              f"{row['peak_mb']:8.0f} {row['wall_s'] / floor['wall_s']:8.2f}x "
+              f"{row['cpu_s']:7.2f} {row['cpu_s'] / floor['cpu_s']:11.2f}x")  # fmt: skip
+    print(
+        f"\nload average at the end: {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}"
+    )
     ratios = {
         "engine_vs_floor_wall": engine["wall_s"] / floor["wall_s"],
+        "engine_vs_floor_cpu": engine["cpu_s"] / floor["cpu_s"],
         "engine_vs_floor_memory": engine["peak_mb"] / floor["peak_mb"],
         "filters_share_of_engine": summary["filters"]["wall_s"] / engine["wall_s"],
         "commercial_vs_floor_wall": summary["commercial"]["wall_s"] / floor["wall_s"],
+        "commercial_vs_floor_cpu": summary["commercial"]["cpu_s"] / floor["cpu_s"],
         "audio_stages_added_s": summary["commercial"]["wall_s"] - engine["wall_s"],
     }
     if "moviepy" in summary:
         ratios["moviepy_vs_engine_wall"] = summary["moviepy"]["wall_s"] / engine["wall_s"]
+        ratios["moviepy_vs_engine_cpu"] = summary["moviepy"]["cpu_s"] / engine["cpu_s"]
     print()
     for key, value in ratios.items():
         print(f"{key:28s} {value:6.2f}")

@@ -23,6 +23,7 @@ Stream = Any
 
 MUSIC_FADE_OUT_SEC = 1.0  # music fades out over the last second of the output
 TRUE_PEAK_DBTP = -1.5  # target ceiling; verification requires <= -1 dBTP
+LIMIT_DBFS = -2.0  # sample-peak ceiling: inter-sample peaks stay below TRUE_PEAK_DBTP
 LOUDNESS_RANGE = 20  # wide: a commercial's range is what it is; we set its level, not its range
 
 # Ducking: the music dips under the voice. A voice at -20 dBFS is 14 dB over the threshold;
@@ -144,24 +145,22 @@ def measure_loudness(stream: Stream, target: float) -> Stream:
 def apply_loudness(
     stream: Stream, target: float, measured: LoudnessMeasurement, slot_samples: int, rate: int
 ) -> Stream:
-    """Second pass: loudnorm with the measured figures (linear gain when the peaks allow,
-    else its dynamic mode with a true-peak limiter), back to 48 kHz, exact length."""
+    """Second pass: the gain that brings the measured mix to the target, then a peak limiter
+    with its look-ahead compensated (the audio stays aligned with the picture)."""
     if measured.silent:
         return exact_length(stream, slot_samples)
-    stream = stream.filter(
-        "loudnorm",
-        I=target,
-        TP=TRUE_PEAK_DBTP,
-        LRA=LOUDNESS_RANGE,
-        measured_I=f"{measured.integrated:.2f}",
-        measured_TP=f"{measured.true_peak:.2f}",
-        measured_LRA=f"{measured.lra:.2f}",
-        measured_thresh=f"{measured.threshold:.2f}",
-        offset=f"{measured.offset:.2f}",
-        linear="true",
-    )
-    # loudnorm works at 192 kHz internally and hands that rate on.
-    return exact_length(stream.filter("aresample", rate), slot_samples)
+    gain_db = target - measured.integrated
+    stream = stream.filter("volume", f"{gain_db:.2f}dB")
+    if measured.true_peak + gain_db > LIMIT_DBFS:
+        stream = stream.filter(
+            "alimiter",
+            limit=f"{10 ** (LIMIT_DBFS / 20):.4f}",
+            attack=5,
+            release=50,
+            level="false",
+            latency="true",
+        )
+    return exact_length(stream, slot_samples)
 
 
 _JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
