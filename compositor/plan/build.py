@@ -199,10 +199,10 @@ def build_premix_args(
     """The audio pass before the render: the whole mix from audio inputs alone, written to
     ``PREMIX_NAME`` and measured by loudnorm (its figures, on stderr, set the render's gain).
 
-    The render then reads its audio from that one file. loudnorm looks 3 s ahead; inside the
-    render graph that pulled every clip's audio early and, clip audio and picture sharing a
-    demuxer, parked the picture in memory (+640 MB and +2 s measured on the reference
-    commercial). Reading ahead in a WAV costs nothing."""
+    The render then reads its audio from that one file: its graph decodes no clip audio, and
+    no audio filter can pull a clip's sound (and, through their shared demuxer, its decoded
+    pictures) ahead of time. With loudnorm's 3 s look-ahead inside the render graph that cost
+    +640 MB and +2 s on the reference commercial (docs/decisions.md)."""
     assert mix_plan.loudness_target is not None
     timeline = timeline_of(job, clips)
     sources = {
@@ -218,7 +218,7 @@ def build_premix_args(
 
 
 def _premixed_audio(mix_plan: MixPlan, timeline: Timeline) -> Any:
-    """The premixed WAV, brought to the target loudness (the render's whole audio chain)."""
+    """The premixed WAV at the target loudness: the render's whole audio chain."""
     assert mix_plan.loudness_target is not None and mix_plan.loudness is not None
     wav = ffmpeg.input(PREMIX_NAME, f="wav", protocol_whitelist=PROTOCOLS).audio
     return apply_loudness(
