@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
         task = progress.add_task("preparing", total=1.0)
         result = render(
             job,
-            args.output,
+            args.output.resolve(),
             resolver=resolver,
             settings=settings,
-            poster_path=args.poster,
+            poster_path=args.poster.resolve() if args.poster else None,
             preset=args.preset,
             on_progress=lambda fraction: progress.update(task, completed=fraction),
             on_stage=lambda stage: progress.update(task, description=stage),
