@@ -23,7 +23,7 @@ from api.db.migrate import current_revision, head_revision
 from api.errors import ApiError, InvalidRequest, MethodNotAllowed, NotFound
 from api.http.middleware import RequestIdMiddleware
 from api.http.responses import error_response
-from api.routes import media, meta, v1_video
+from api.routes import auth, composites, compositor_callback, dashboard_video, media, meta, v1_video
 from api.services import Services, build_services
 from api.settings import load_settings
 
@@ -72,6 +72,7 @@ def create_app(
         await to_thread.run_sync(check_schema, services)
         if run_worker:
             await to_thread.run_sync(services.worker.start)
+            services.watcher.start()
         if freeze_gc:
             # Everything imported and built so far lives as long as the process: keep it out of
             # the cyclic GC's full collections, which otherwise walk ~100k module objects and
@@ -82,11 +83,20 @@ def create_app(
             yield
         finally:
             if run_worker:
+                await to_thread.run_sync(services.watcher.stop)
                 await to_thread.run_sync(services.worker.stop)
             services.close()
 
     app = Starlette(
-        routes=[*v1_video.routes, *media.routes, *meta.routes],
+        routes=[
+            *v1_video.routes,
+            *auth.routes,
+            *dashboard_video.routes,
+            *composites.routes,
+            *compositor_callback.routes,
+            *media.routes,
+            *meta.routes,
+        ],
         middleware=[Middleware(RequestIdMiddleware, clock=services.clock)],
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_exception},
         lifespan=lifespan,

@@ -64,6 +64,18 @@ class Forbidden(ApiError):
     code = "permission_denied"
 
 
+class CsrfFailed(Forbidden):
+    """Raised when a cookie-authenticated POST/DELETE comes without an allowed Origin/Referer."""
+
+    code = "csrf_failed"
+
+
+class OverlayNotAllowed(Forbidden):
+    """Raised when a composite asks for a voice, music or text overlay its plan does not allow."""
+
+    code = "overlay_not_allowed"
+
+
 class NotFound(ApiError):
     """Raised when a thing does not exist or belongs to another business (never say which)."""
 
@@ -74,6 +86,12 @@ class Conflict(ApiError):
     """Raised when the request collides with state: not ready, idempotency key reused."""
 
     code = "idempotency_conflict"
+
+
+class NotReady(Conflict):
+    """Raised when a video is asked for something it can only do once completed."""
+
+    code = "not_ready"
 
 
 class MethodNotAllowed(ApiError):
@@ -98,6 +116,18 @@ class ServiceUnavailable(ApiError):
     """Raised when a dependency (generation, narration, compositor) is not available."""
 
     code = "video_generation_unavailable"
+
+
+class NarrationUnavailable(ServiceUnavailable):
+    """Raised when the narration engine asked for (premium) cannot speak now."""
+
+    code = "narration_unavailable"
+
+
+class CompositorUnavailable(ServiceUnavailable):
+    """Raised when the compositor worker is not configured, down, full or draining."""
+
+    code = "compositor_unavailable"
 
 
 # The one table: error class -> HTTP status. The most specific class listed wins.

@@ -13,18 +13,6 @@ from api.credits import rules
 from api.credits.rules import MonthlyUsage
 from api.db.models import CreditEntry, CreditMonth, VideoGeneration
 
-DEFAULT_AUDIO_CONFIG: dict[str, Any] = {
-    "speechPace": 1.0,
-    "pitch": 0,
-    "voiceVolume": 1.0,
-    "musicVolume": 0.3,
-    "nativeVolume": 0.5,
-    "voiceStartSec": 0.5,
-    "musicStartSec": 0,
-    "voice": None,
-    "musicTrack": None,
-}
-
 
 @dataclass(frozen=True)
 class VideoPage:

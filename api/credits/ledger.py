@@ -152,6 +152,60 @@ class Ledger:
             bump_month(session, business_id, rules.month_key(now), charged=credits)
             return usage.plus_charged(credits)
 
+    def charge_unless(
+        self,
+        business_id: str,
+        generation_pk: int,
+        *,
+        limit: int,
+        credits: int,
+        reason: str,
+        apply: Callable[[Session, VideoGeneration], bool],
+    ) -> tuple[bool, MonthlyUsage]:
+        """Under the business lock, ``apply(session, row)`` saves new work on the row and says
+        whether it is new (charge ``credits``) or already there (charge nothing). The check and
+        the charge share one transaction, so two parallel requests for the same work charge once.
+        Returns (charged, usage after)."""
+        with self.db.locked(business_id) as (session, business):
+            if business is None or not business.active:
+                raise MissingActiveBusiness("the business is not active")
+            usage = monthly_usage(session, business_id, limit, self.clock)
+            row = session.get_one(VideoGeneration, generation_pk)
+            if not apply(session, row):
+                return False, usage
+            rules.require_headroom(usage, credits)  # raising rolls back what apply saved
+            now = self.clock.now()
+            session.add(self._entry(row, credits, "charged", reason, now))
+            bump_month(session, business_id, rules.month_key(now), charged=credits)
+            return True, usage.plus_charged(credits)
+
+    def complete_held(self, generation_pk: int, values: dict[str, Any]) -> bool:
+        """Mark a processing row completed with ``values`` and charge its held credits, in one
+        transaction; True only for the one call that did it (polls, callbacks and the watcher
+        may all race here: the conditional update lets exactly one through)."""
+        now = self.clock.now()
+        with self.db.write() as session:
+            result = session.execute(
+                update(VideoGeneration)
+                .where(VideoGeneration.pk == generation_pk, VideoGeneration.status == "processing")
+                .values(status="completed", completed_at=now, updated_at=now, **values)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            self._settle(session, generation_pk, now)
+            return True
+
+    def _settle(self, session: Session, generation_pk: int, now: datetime) -> None:
+        moved = session.execute(
+            update(CreditEntry)
+            .where(CreditEntry.generation_pk == generation_pk, CreditEntry.state == "held")
+            .values(state="charged", updated_at=now)
+            .returning(CreditEntry.business_id, CreditEntry.amount, CreditEntry.created_at)
+        ).all()
+        for business_id, amount, created_at in moved:
+            month = rules.month_key(created_at)
+            bump_month(session, business_id, month, charged=amount, held=-amount)
+
     def settle_hold(self, generation_pk: int) -> bool:
         """Turn the row's held credits into charged ones; True only for the call that did it."""
         with self.db.write() as session:

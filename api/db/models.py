@@ -240,3 +240,20 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
     __table_args__ = (UniqueConstraint("business_id", "route", "key", name="business_route_key"),)
+
+
+class AppSession(Base):
+    """A dashboard sign-in (CONTRACT §5). The cookie carries a random token, signed; only its
+    SHA-256 is stored, so a database leak gives no usable cookie. Revoked on sign-out."""
+
+    __tablename__ = "app_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    active_business_id: Mapped[str | None] = mapped_column(
+        ForeignKey("businesses.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

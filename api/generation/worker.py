@@ -179,6 +179,8 @@ class GenerationWorker:
             overdue = session.scalars(
                 select(VideoGeneration.pk).where(
                     VideoGeneration.status == "processing",
+                    # composites have their own deadline, kept by the composite watcher
+                    VideoGeneration.kind == "generation",
                     VideoGeneration.deadline_at.is_not(None),
                     VideoGeneration.deadline_at <= now,
                 )

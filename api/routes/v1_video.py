@@ -20,6 +20,7 @@ from api.access import (
     require_scope,
     touch_key,
 )
+from api.audio_config import DEFAULT_AUDIO_CONFIG
 from api.credits.ledger import Created
 from api.credits.rules import MonthlyUsage, credits_for_duration
 from api.db.models import VideoGeneration
@@ -30,7 +31,7 @@ from api.idempotency import IdempotencyRequest, find_replay, parse_key
 from api.ids import new_id
 from api.services import Services
 from api.validation import parse_create, parse_list_query
-from api.videos import DEFAULT_AUDIO_CONFIG, VideoPage, create_body, list_page
+from api.videos import VideoPage, create_body, list_page
 
 CREATE_ROUTE = "POST /api/v1/video"
 
