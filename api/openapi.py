@@ -9,18 +9,21 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from api import openapi_dashboard
 from api.validation import ASPECT_RATIOS, LIMIT_DEFAULT, LIMIT_MAX, PROMPT_MAX, PROMPT_MIN
 
 ERROR_CODES = {
     400: ["invalid_json", "invalid_prompt", "invalid_duration", "invalid_aspect_ratio",
           "invalid_limit", "invalid_status", "missing_active_business", "invalid_field"],
     401: ["unauthorized", "bad_signature"],
-    403: ["insufficient_scope", "plan_not_allowed", "permission_denied"],
+    403: ["insufficient_scope", "plan_not_allowed", "permission_denied", "csrf_failed",
+          "overlay_not_allowed"],
     404: ["not_found"],
-    409: ["idempotency_conflict"],
+    409: ["not_ready", "idempotency_conflict"],
     413: ["payload_too_large"],
     429: ["credit_limit_exceeded"],
-    503: ["video_generation_unavailable", "database_unavailable"],
+    503: ["video_generation_unavailable", "narration_unavailable", "compositor_unavailable",
+          "database_unavailable"],
 }  # fmt: skip
 
 
@@ -35,13 +38,14 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     descriptions = {
         400: "Invalid input; `error.field` names it.",
-        401: "No, unknown or revoked key (`unauthorized`), or a bad media link (`bad_signature`).",
-        403: "Scope, plan or team permission does not allow it.",
+        401: "No, unknown or revoked key, or no or expired session (`unauthorized`); a bad "
+        "media link or compositor signature (`bad_signature`).",
+        403: "Scope, plan, team permission, CSRF origin or overlay not allowed.",
         404: "Not found (also another business's ids).",
-        409: "The Idempotency-Key was used with another body.",
+        409: "Not ready (`not_ready`), or the Idempotency-Key was used with another body.",
         413: "The JSON body is over 64 KiB.",
         429: "The month's video credits would be exceeded.",
-        503: "Video generation (or the database) is not available.",
+        503: "Video generation, narration, the compositor (or the database) is not available.",
     }
     out: dict[str, Any] = {}
     for status in statuses:
@@ -216,13 +220,15 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+    schemas.update(openapi_dashboard.schemas(_ref))
     error_codes = {str(status): codes for status, codes in ERROR_CODES.items()}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "NearIQ video API",
             "version": "1.0.0",
-            "description": "Public v1 video generation API. Every error body is "
+            "description": "Public v1 video generation API (key), the dashboard's app-session "
+            "routes (cookie) and the compositor's callback. Every error body is "
             "`{error: {code, message, field}, _receipt}`; codes by status: "
             + "; ".join(f"{status}: {', '.join(codes)}" for status, codes in error_codes.items()),
         },
@@ -230,7 +236,8 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "NearIQKey": {"type": "apiKey", "in": "header", "name": "X-NearIQ-Key"}
+                "NearIQKey": {"type": "apiKey", "in": "header", "name": "X-NearIQ-Key"},
+                **openapi_dashboard.SECURITY_SCHEMES,
             },
         },
         "paths": {
@@ -352,5 +359,6 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1.")},
                 }
             },
+            **openapi_dashboard.paths(_ref, _json, _errors),
         },
     }

@@ -89,10 +89,12 @@ class World:
         active: bool = True,
         team_permissions: tuple[str, ...] | None = None,
         raw_key: str | None = None,
+        **plan_options: Any,
     ) -> Account:
         """A business with a key; with ``team_permissions`` a team owns it and the key's user
-        is a member with those permissions."""
-        plan = self.plan(credits)
+        is a member with those permissions. ``plan_options``: watermark, premium_narration,
+        overlays (``Admin.create_plan``)."""
+        plan = self.plan(credits, **plan_options)
         email = self.user()
         team_id = None
         if team_permissions is None:
