@@ -29,8 +29,8 @@ def origin_of(url: str) -> str:
         host = f"[{host}]"
     try:
         port = parts.port
-    except ValueError:
-        port = None
+    except ValueError:  # not an origin a browser sends: keep it whole, it will match nothing
+        return url.strip().lower()
     default = {"http": 80, "https": 443}.get(scheme)
     return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
