@@ -356,12 +356,18 @@ class CompositeService:
             return session.get_one(VideoGeneration, pk)
 
     def _set_details(self, pk: int, **changes: Any) -> None:
-        """Merge ``changes`` into a processing row's details (skipped when nothing changes)."""
-        with self.db.session() as session:
+        """Merge ``changes`` into a processing row's details (skipped when nothing changes).
+
+        Most polls change nothing, so the check reads first; the write then re-reads under the
+        write lock (a SQLite read transaction cannot become a write one once another process
+        has written: it fails at once instead of waiting)."""
+        row = self._row(pk)
+        details = dict(row.details or {})
+        if row.status != "processing" or all(details.get(k) == v for k, v in changes.items()):
+            return
+        with self.db.write() as session:
             row = session.get_one(VideoGeneration, pk)
             details = dict(row.details or {})
-            if row.status != "processing" or all(details.get(k) == v for k, v in changes.items()):
-                return
             details.update(changes)
             session.execute(
                 update(VideoGeneration)

@@ -132,9 +132,9 @@ class SessionStore:
             raise Unauthorized("the email or password is not right")
         now = self.clock.now()
         token = secrets.token_urlsafe(32)
-        with self.db.session() as session:
-            businesses = accessible_businesses(session, user.id)
-            active = next((b.id for b in businesses if b.active), None)
+        businesses = self.businesses(user.id)
+        active = next((b.id for b in businesses if b.active), None)
+        with self.db.session() as session:  # one INSERT: takes the write lock as it starts
             row = AppSession(
                 id=new_id("ses"),
                 token_hash=token_hash(token),
@@ -177,15 +177,12 @@ class SessionStore:
     def switch_business(self, info: SessionInfo, business_id: str) -> BusinessAccess:
         """Make ``business_id`` the session's active business: members only (else 404, so
         another business's id is never confirmed), and only an active business (else 400)."""
+        chosen = next((b for b in self.businesses(info.user_id) if b.id == business_id), None)
+        if chosen is None:
+            raise NotFound("no such business", field="businessId")
+        if not chosen.active:
+            raise MissingActiveBusiness("that business is not active", field="businessId")
         with self.db.session() as session:
-            chosen = next(
-                (b for b in accessible_businesses(session, info.user_id) if b.id == business_id),
-                None,
-            )
-            if chosen is None:
-                raise NotFound("no such business", field="businessId")
-            if not chosen.active:
-                raise MissingActiveBusiness("that business is not active", field="businessId")
             session.execute(
                 update(AppSession)
                 .where(AppSession.id == info.id)
