@@ -1,10 +1,12 @@
-# Two commands on a fresh clone: `make demo` and `make test`. Both create and use .venv.
+# Two commands on a fresh clone: `make demo` (the whole product over HTTP) and `make test`.
+# `make run` keeps the API and a compositor worker running; `make render-example` renders the
+# engine's example job without any service. All create and use .venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench bench-api venv clean
+.PHONY: demo run render-example test lint bench bench-api venv clean
 
 venv: $(STAMP)
 
@@ -15,6 +17,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+run: $(STAMP)
+	$(BIN)/python scripts/run_local.py
+
+render-example: $(STAMP)
 	$(BIN)/python scripts/make_sample_media.py out/media
 	$(BIN)/compositor render examples/promo.json -o out/promo.mp4 --json
 
