@@ -73,11 +73,18 @@ def test_every_worker_setting_in_compose_is_a_real_setting(compose):
 def test_every_api_setting_in_compose_is_a_real_setting(compose):
     from api.settings import ApiSettings
 
+    environment = compose["services"]["api"]["environment"]
     known = {f"NEARIQ_{name.upper()}" for name in ApiSettings.model_fields}
-    for key in compose["services"]["api"]["environment"]:
-        if key.startswith("NEARIQ_COMPOSITOR_"):
-            continue  # the API's compositor client settings are not written yet
+    for key in environment:
         assert key.removesuffix("_FILE") in known, key
+    # and the values validate as the API would read them
+    plain = {k.removeprefix("NEARIQ_").lower(): v for k, v in environment.items()
+             if not k.endswith("_FILE")}  # fmt: skip
+    settings = ApiSettings(compositor_secrets="x", **plain)
+    assert settings.compositor_url == "http://compositor:8080"
+    callback = ipaddress.ip_address(settings.resolved_callback_url.split("/")[2].split(":")[0])
+    api_address = compose["services"]["api"]["networks"]["default"]["ipv4_address"]
+    assert callback == ipaddress.ip_address(api_address)  # an address the workers may reach
 
 
 def test_sources_may_reach_the_api_and_minio_and_nothing_else_private(compose):
