@@ -86,6 +86,12 @@ def source_of(row: VideoGeneration) -> Source:
     )
 
 
+def object_field(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """``body[name]`` when it is an object, else an empty one (worker answers are data)."""
+    value = body.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def composite_keys(composite_id: str) -> tuple[str, str]:
     return f"composites/{composite_id}/composite.mp4", f"composites/{composite_id}/poster.jpg"
 
@@ -251,7 +257,7 @@ class CompositeService:
         if status == "completed":
             return self._finish(pk, body)
         if status == "failed":
-            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            error = object_field(body, "error")
             code = str(error.get("code") or "render_failed")
             self._fail(pk, code, str(error.get("message") or "the render failed"))
             return self.state(pk)
@@ -270,9 +276,7 @@ class CompositeService:
         output = ((row.details or {}).get("job") or {}).get("output") or {}
         target = float(output.get("durationSec", row.duration_sec))
         tolerance = float(output.get("toleranceSec", self.settings.compositor_tolerance_sec))
-        verification = (
-            body.get("verification") if isinstance(body.get("verification"), dict) else {}
-        )
+        verification = object_field(body, "verification")
         error = verification.get("durationErrorSec")
         if not isinstance(error, int | float) or not math.isfinite(error) or abs(error) > tolerance:
             self._fail(
