@@ -219,7 +219,9 @@ def test_measured_loudness_makes_the_render_read_its_audio_from_the_premix():
     render = build_plan(job, clips, mix_plan=replace(mix_plan, loudness=measured))
     text = graph(render)
     assert not re.search(r"\[[01]:a\]", text)  # no clip audio decoded by the render
-    assert re.search(r"\[2:a\]loudnorm=I=-14:LRA=20:TP=-1.5:linear=true:measured_I=-22.00", text)
+    # pass 2: the gain to the target (-22 -> -14 LUFS), then the -2 dBFS limiter, since the
+    # gained peak (-3 + 8 dB) would pass it
+    assert re.search(r"\[2:a\]volume=8\.00dB\[(s\d+)\];\[\1\]alimiter=[^;]*limit=0\.7943", text)
     args = list(render.args)
     assert args[args.index(PREMIX_NAME) - 1] == "-i"
 
