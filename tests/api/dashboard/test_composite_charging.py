@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import httpx
+import pytest
 
 from tests.api.contract import assert_documented, assert_error
 from tests.api.dashboard.helpers import (
@@ -17,6 +18,7 @@ from tests.api.dashboard.helpers import (
     poll_until_done,
     seed_source,
 )
+from tests.mediatools import stream_durations
 
 COMPOSITE = "/api/businesses/me/video/composite"
 
@@ -97,3 +99,23 @@ def test_premium_narration_is_an_overlay_the_plan_must_include(stack, world, sou
     refused = client.post(COMPOSITE, json={"videoId": source, "voice": "premium"})
     assert_error(refused, 403, "overlay_not_allowed", "POST", COMPOSITE)
     assert composite_rows(stack.db, account.business_id) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_dispatch_allowed_to_wait_answers_the_charged_composite(own_stack, world, source_media):
+    account = world.account(credits=12, watermark=False)
+    with own_stack(NEARIQ_COMPOSITOR_WAIT_SEC="30") as stack:
+        client = stack.signed_in(account)
+        source = seed_source(stack.db, stack.storage, account, source_media.blue)
+        reply = client.post(COMPOSITE, json={"videoId": source, "musicTrack": "none"})
+        assert reply.status_code == 200, reply.text
+        body = assert_documented(reply, "POST", COMPOSITE)
+        assert (body["status"], body["creditsUsed"]) == ("completed", 1)
+        assert body["monthlyUsage"] == {"used": 1, "limit": 12}
+        out = stack.data_dir / "waited.mp4"
+        out.write_bytes(httpx.get(body["composite"]["url"]).content)
+        assert all(abs(seconds - 5) <= 0.1 for seconds in stream_durations(out))
+        # the callback and later polls find it settled
+        again = poll_until_done(client, body["jobToken"])
+        assert (again["status"], again["creditsUsed"]) == ("completed", 1)
+        assert entries_of(stack.db, body["composite"]["id"]) == [("composite", "charged", 1)]
