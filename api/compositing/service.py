@@ -43,7 +43,7 @@ from api.db.engine import Database
 from api.db.models import CreditEntry, VideoGeneration
 from api.errors import CompositorUnavailable, InvalidRequest, NotFound
 from api.settings import ApiSettings
-from compositor.errors import CompositorError
+from compositor.probe import probe
 from compositor.verify import stream_seconds
 
 log = logging.getLogger(__name__)
@@ -299,9 +299,15 @@ class CompositeService:
             except OutputTooLarge as failure:
                 self._fail(pk, "output_too_large", str(failure))
                 return self.state(pk)
+            except ValueError as failure:  # a completed answer without links of the worker's
+                self._fail(pk, "invalid_worker_answer", f"the compositor's answer: {failure}")
+                return self.state(pk)
             try:
                 video_sec, audio_sec = stream_seconds(video)
-            except (CompositorError, OSError, ValueError, IndexError) as failure:
+                picture = probe(video).video
+                if picture is None:
+                    raise ValueError("no video stream")
+            except Exception as failure:  # whatever PyAV raises, the file is not a video
                 self._fail(pk, "output_unreadable", f"the output cannot be read: {failure}")
                 return self.state(pk)
             if abs(video_sec - target) > tolerance or abs(audio_sec - target) > tolerance:
@@ -312,14 +318,18 @@ class CompositeService:
                     f"{target:g} s slot",
                 )
                 return self.state(pk)
-            self.storage.put(poster_key, poster, "image/jpeg")
-            self.storage.put(video_key, video, "video/mp4")
+            try:
+                self.storage.put(poster_key, poster, "image/jpeg")
+                self.storage.put(video_key, video, "video/mp4")
+            except Exception:  # our storage, not the job: try again at the next poll
+                log.exception("composite %s: cannot store the output", pk)
+                return self.state(pk)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         result = {
             "durationSec": round(video_sec, 4),
-            "width": body.get("width"),
-            "height": body.get("height"),
+            "width": picture.width,
+            "height": picture.height,
             "verification": verification,
         }
         details = {**(row.details or {}), "result": result, "unreachableSince": None}
