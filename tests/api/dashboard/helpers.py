@@ -77,6 +77,9 @@ class CallbackRelay:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/api/compositor/callback"
 
     def arm(self) -> None:
+        """Hold the next callbacks; answers are counted from here (earlier tests' late
+        callbacks do not count)."""
+        self.answers.clear()
         self.received.clear()
         self.gate.clear()
 
