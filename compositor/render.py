@@ -25,14 +25,14 @@ from compositor.job import Captions, Cue, Job, Word
 from compositor.plan.build import EncodeOptions, RenderPlan, build_plan, build_premix_args
 from compositor.plan.clips import ClipPlan, plan_clips
 from compositor.plan.copy import copy_blockers, copy_plan
-from compositor.plan.mix import MixPlan, Music, Voice, parse_loudnorm
+from compositor.plan.mix import LoudnessMeasurement, MixPlan, Music, Voice
 from compositor.poster import write_poster
 from compositor.probe import probe
 from compositor.runner import ProgressCallback, run_ffmpeg
 from compositor.settings import Settings
 from compositor.sources import SourceResolver
 from compositor.timeline import SAMPLE_RATE
-from compositor.verify import Verification, verify_output
+from compositor.verify import Verification, parse_loudness, verify_output
 
 if TYPE_CHECKING:
     from compositor.narration import NarrationTrack
@@ -274,7 +274,7 @@ def _measure_loudness(
     preset: str | None,
 ) -> PreparedJob:
     """First pass of two-pass loudness normalization: the mix alone, written to a WAV for the
-    render and measured by loudnorm.
+    render and measured by ebur128 (integrated loudness, true peak).
 
     One pass (loudnorm's dynamic mode) misses short mixes by more than 1 LU and pumps the
     music; the audio-only pass costs a fraction of the render (no video is decoded)."""
@@ -286,10 +286,11 @@ def _measure_loudness(
     )
     result = run_ffmpeg([ffmpeg_path, *args], cwd=work, timeout_sec=settings.render_timeout_sec,
                         cancel=cancel, nice=settings.nice)  # fmt: skip
-    measured = parse_loudnorm(result.stderr_tail)
-    if measured is None:  # the render then mixes itself, at the levels as mixed
-        log.warning("loudness measurement printed nothing; levels left as mixed")
-        return prepared
+    integrated, true_peak = parse_loudness(result.stderr_tail)
+    if integrated is None or true_peak is None:  # silence (-inf): nothing to bring up
+        measured = LoudnessMeasurement(integrated=-70.0, true_peak=-70.0)
+    else:
+        measured = LoudnessMeasurement(integrated=integrated, true_peak=true_peak)
     return replace(prepared, mix_plan=replace(mix_plan, loudness=measured))
 
 

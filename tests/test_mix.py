@@ -210,3 +210,10 @@ def test_unusable_music_is_refused_with_its_field(render_job, tones, music, code
         render_job(clips=SILENT_CLIPS, output={"durationSec": 4},
                    audio={"music": {"source": music}})  # fmt: skip
     assert (caught.value.code, caught.value.field) == (code, "audio.music.source")
+
+
+def test_a_silent_mix_stays_silent_under_a_loudness_target(render_job, tones):
+    result = render_job(clips=SILENT_CLIPS, output={"durationSec": 4})  # default: -14 LUFS
+    assert rms_db(audio_samples(result.path)) < -80
+    measured = result.verification.integrated_lufs
+    assert measured is None or measured <= -69  # ebur128's floor for silence: -70 LUFS

@@ -20,7 +20,7 @@ from compositor.plan import audio as audio_chain
 from compositor.plan import video as video_chain
 from compositor.plan.clips import ClipPlan, fade_frames_of
 from compositor.plan.geometry import even
-from compositor.plan.mix import MixPlan, apply_loudness, measure_loudness, mix
+from compositor.plan.mix import MixPlan, apply_loudness, mix
 from compositor.plan.video import seconds_text
 from compositor.timeline import (
     SAMPLE_RATE,
@@ -197,7 +197,7 @@ def build_premix_args(
     job: Job, clips: list[ClipPlan], mix_plan: MixPlan, encode: EncodeOptions | None = None
 ) -> tuple[str, ...]:
     """The audio pass before the render: the whole mix from audio inputs alone, written to
-    ``PREMIX_NAME`` and measured by loudnorm (its figures, on stderr, set the render's gain).
+    ``PREMIX_NAME`` and measured by ebur128 (its summary, on stderr, sets the render's gain).
 
     The render then reads its audio from that one file: its graph decodes no clip audio, and
     no audio filter can pull a clip's sound (and, through their shared demuxer, its decoded
@@ -211,7 +211,7 @@ def build_premix_args(
         if clip.has_audio
     }
     split = _audio_mix(job, clips, timeline, sources, mix_plan).asplit()
-    metered = ffmpeg.output(measure_loudness(split[0], mix_plan.loudness_target), "-", f="null")
+    metered = ffmpeg.output(audio_chain.measure(split[0]), "-", f="null")
     written = ffmpeg.output(split[1], PREMIX_NAME, acodec="pcm_f32le", ar=SAMPLE_RATE)
     encode = encode or EncodeOptions()
     return (*encode.global_args, *ffmpeg.merge_outputs(written, metered).get_args())

@@ -3,13 +3,11 @@
 Every track is placed in exact samples and cut or padded to exactly the slot, so the mix ends
 with the picture. Order of the voice chain: stretch (rubberband), then delay — a delay before a
 stretch would be stretched too. Filters: https://ffmpeg.org/ffmpeg-filters.html#rubberband,
-#sidechaincompress, #loudnorm.
+#sidechaincompress, #ebur128, #alimiter.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,9 @@ from compositor.plan.audio import conform, exact_length
 Stream = Any
 
 MUSIC_FADE_OUT_SEC = 1.0  # music fades out over the last second of the output
-TRUE_PEAK_DBTP = -1.5  # target ceiling; verification requires <= -1 dBTP
-LIMIT_DBFS = -2.0  # sample-peak ceiling: inter-sample peaks stay below TRUE_PEAK_DBTP
-LOUDNESS_RANGE = 20  # wide: a commercial's range is what it is; we set its level, not its range
+# Sample-peak ceiling of the limiter: inter-sample peaks stay under the -1 dBTP promise (measured
+# -1.7 dBTP after AAC on the example commercial).
+LIMIT_DBFS = -2.0
 
 # Ducking: the music dips under the voice. A voice at -20 dBFS is 14 dB over the threshold;
 # at ratio 8 that is ~12 dB of reduction (the issue asks for at least 6). Attack 20 ms keeps
@@ -53,13 +51,10 @@ class Music:
 
 @dataclass(frozen=True)
 class LoudnessMeasurement:
-    """loudnorm's first-pass figures for the mix."""
+    """The first pass's figures for the mix (EBU R128, by ebur128)."""
 
-    integrated: float
-    true_peak: float
-    lra: float
-    threshold: float
-    offset: float
+    integrated: float  # LUFS
+    true_peak: float  # dBTP
 
     @property
     def silent(self) -> bool:
@@ -135,13 +130,6 @@ def mix(native: Stream, plan: MixPlan, slot_samples: int, sample_rate: int) -> S
     return exact_length(mixed, slot_samples)
 
 
-def measure_loudness(stream: Stream, target: float) -> Stream:
-    """First pass: loudnorm prints the mix's figures as JSON on stderr."""
-    return stream.filter(
-        "loudnorm", I=target, TP=TRUE_PEAK_DBTP, LRA=LOUDNESS_RANGE, print_format="json"
-    )
-
-
 def apply_loudness(
     stream: Stream, target: float, measured: LoudnessMeasurement, slot_samples: int, rate: int
 ) -> Stream:
@@ -161,25 +149,3 @@ def apply_loudness(
             latency="true",
         )
     return exact_length(stream, slot_samples)
-
-
-_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
-
-
-def parse_loudnorm(stderr: str) -> LoudnessMeasurement | None:
-    match = _JSON.search(stderr)
-    if match is None:
-        return None
-    data = json.loads(match.group(0))
-
-    def number(key: str) -> float:
-        value = float(data[key])
-        return value if value > -99 else -99.0  # "-inf" for silence
-
-    return LoudnessMeasurement(
-        integrated=number("input_i"),
-        true_peak=number("input_tp"),
-        lra=max(number("input_lra"), 0.0),
-        threshold=number("input_thresh"),
-        offset=number("target_offset"),
-    )
