@@ -315,7 +315,16 @@ def main() -> int:
     print(
         f"\nload average at the end: {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}"
     )
+
+    def paired(name: str) -> float:
+        """Median over rounds of (case / floor) within the same round: a shared host drifts
+        between rounds, a round's cases run back to back."""
+        pairs = zip(results[name], results["floor"], strict=False)
+        return statistics.median(case["wall"] / base["wall"] for case, base in pairs)
+
     ratios = {
+        "engine_vs_floor_wall_paired": paired("engine"),
+        "commercial_vs_floor_wall_paired": paired("commercial"),
         "engine_vs_floor_wall": engine["wall_s"] / floor["wall_s"],
         "engine_vs_floor_cpu": engine["cpu_s"] / floor["cpu_s"],
         "engine_vs_floor_memory": engine["peak_mb"] / floor["peak_mb"],
