@@ -31,6 +31,17 @@ class PlanInfo:
     premium_narration: bool
     overlays: tuple[str, ...]
 
+    @classmethod
+    def of(cls, plan: Plan) -> PlanInfo:
+        return cls(
+            id=plan.id,
+            name=plan.name,
+            monthly_video_credits=plan.monthly_video_credits,
+            watermark=plan.watermark,
+            premium_narration=plan.premium_narration,
+            overlays=tuple(plan.overlays),
+        )
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -80,14 +91,7 @@ def load_principal(session: Session, presented: str | None) -> tuple[Principal, 
         user_id=key.user_id,
         business_id=business.id,
         business_active=business.active,
-        plan=PlanInfo(
-            id=plan.id,
-            name=plan.name,
-            monthly_video_credits=plan.monthly_video_credits,
-            watermark=plan.watermark,
-            premium_narration=plan.premium_narration,
-            overlays=tuple(plan.overlays),
-        ),
+        plan=PlanInfo.of(plan),
         scopes=frozenset(key.scopes or ()),
         key_id=key.id,
         team_id=business.owner_team_id,

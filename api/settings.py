@@ -13,9 +13,9 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from compositor.settings import with_file_variants
+from compositor.settings import FileVariantSettings
 
 Resolution = Literal["full", "preview"]
 CALLBACK_PATH = "/api/compositor/callback"
@@ -35,7 +35,7 @@ def origin_of(url: str) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(FileVariantSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEARIQ_", frozen=True, extra="ignore", populate_by_name=True
     )
@@ -137,19 +137,6 @@ class ApiSettings(BaseSettings):
     key_touch_interval_sec: int = Field(
         default=60, ge=0, description="api_keys.last_used_at is written at most this often."
     )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return with_file_variants(
-            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-        )
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,7 +14,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from api.audio_config import merge_audio_config
-from api.credits.ledger import Created
 from api.credits.rules import CAPTION_CREDITS, MonthlyUsage, credits_for_duration
 from api.dashboard.access import dashboard_caller, require_creator
 from api.dashboard.bundle import video_view
@@ -22,6 +21,7 @@ from api.dashboard.captions import CaptionMaker, CaptionRequest, parse_caption_r
 from api.db.models import CreditEntry, VideoGeneration
 from api.errors import InvalidRequest, NotFound, NotReady
 from api.generation import GenerationRequest
+from api.generation.start import start_generation
 from api.http.body import read_json_object
 from api.http.responses import receipt
 from api.idempotency import parse_key
@@ -109,21 +109,14 @@ async def create_bundle(request: Request) -> JSONResponse:
             "_receipt": stamp,
         }
 
-    created: Created = await to_thread.run_sync(
-        lambda: services.ledger.create_row(
-            row,
-            limit=principal.plan.monthly_video_credits,
-            credits=credits,
-            state="charged",
-            reason="generation",
-            build_response=build,
-            idempotency=idempotency,
-        )
+    return await start_generation(
+        services,
+        row,
+        limit=principal.plan.monthly_video_credits,
+        credits=credits,
+        build_response=build,
+        idempotency=idempotency,
     )
-    if created.replayed:
-        return JSONResponse(created.body, headers={"Idempotent-Replayed": "true"})
-    services.worker.notify()
-    return JSONResponse(created.body)
 
 
 # -- GET /api/businesses/me/video?id= --------------------------------------------------------

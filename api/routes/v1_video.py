@@ -21,10 +21,10 @@ from api.access import (
     touch_key,
 )
 from api.audio_config import DEFAULT_AUDIO_CONFIG
-from api.credits.ledger import Created
 from api.credits.rules import MonthlyUsage, credits_for_duration
 from api.db.models import VideoGeneration
 from api.generation import GenerationRequest
+from api.generation.start import start_generation
 from api.http.body import read_json_object
 from api.http.responses import json_response, receipt
 from api.idempotency import IdempotencyRequest, find_replay, parse_key
@@ -88,21 +88,14 @@ async def create_video(request: Request) -> JSONResponse:
     def build(row: VideoGeneration, usage: MonthlyUsage) -> dict[str, object]:
         return {**create_body(row, credits, usage), "_receipt": stamp}
 
-    created: Created = await to_thread.run_sync(
-        lambda: services.ledger.create_row(
-            row,
-            limit=principal.plan.monthly_video_credits,
-            credits=credits,
-            state="charged",
-            reason="generation",
-            build_response=build,
-            idempotency=idempotency,
-        )
+    return await start_generation(
+        services,
+        row,
+        limit=principal.plan.monthly_video_credits,
+        credits=credits,
+        build_response=build,
+        idempotency=idempotency,
     )
-    if created.replayed:
-        return JSONResponse(created.body, headers={"Idempotent-Replayed": "true"})
-    services.worker.notify()
-    return JSONResponse(created.body)
 
 
 def _find_replay(
