@@ -59,8 +59,26 @@ def test_contain_fits_inside_with_even_sizes():
 
 
 def test_cover_crops_before_it_scales():
-    plan = plan_for(make_job(clips=[{"source": "a"}], output={"aspect": "9:16"}), [media()])
-    assert re.search(r"crop=404:720:438:0\[s\d+\];\[s\d+\]scale=540:960", graph(plan))
+    text = graph(plan_for(make_job(clips=[{"source": "a"}], output={"aspect": "9:16"}),
+                          [media()]))  # fmt: skip
+    assert 0 <= text.index("crop=404:720:438:0") < text.index("scale=540:960")
+
+
+def test_clips_of_one_size_are_stitched_cropped_and_scaled_once():
+    job = make_job(clips=[{"source": "a"}] * 3, transition={"type": "fade", "durationSec": 0.5},
+                   output={"aspect": "9:16", "durationSec": 15})  # fmt: skip
+    text = graph(plan_for(job, [media(), media(), media(seconds=5)]))
+    assert text.count("crop=404:720:438:0") == 3
+    assert text.count("scale=540:960") == 1
+    # the fades blend the cropped 404x720 frames: every xfade comes before the one scale
+    assert text.rindex("xfade") < text.index("scale=540:960")
+
+
+def test_clips_of_different_sizes_are_fitted_one_by_one():
+    job = make_job(clips=[{"source": "a"}, {"source": "b"}], output={"durationSec": 12})
+    text = graph(plan_for(job, [media(1280, 720), media(1920, 1080)]))
+    assert text.count("scale=960:540") == 2
+    assert text.index("scale=960:540") < text.index("concat")
 
 
 def test_rotated_source_is_cropped_by_its_displayed_size():

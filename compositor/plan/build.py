@@ -240,16 +240,26 @@ def build_plan(
     timeline = timeline_of(job, clips)
     fps, duration = timeline.fps, timeline.duration
 
+    shared = video_chain.shared_geometry(clips)
     videos, sources = [], {}
     for clip in clips:
         source = _distinct(_clip_input(clip, fps), "clip", clip.index)
         sources[clip.index] = source
         videos.append(
             video_chain.clip_video(
-                source.video, clip, width=width, height=height, fps=fps, flags=encode.scale_flags
+                source.video,
+                clip,
+                width=width,
+                height=height,
+                fps=fps,
+                flags=encode.scale_flags,
+                fit_later=shared is not None,
             )
         )
     video = video_chain.stitch_video(videos, timeline.clip_frames, timeline.segments, fps)
+    if shared is not None:
+        video = video_chain.fit_after_stitch(video, shared, width, height, encode.scale_flags)
+        video = video.filter("setsar", 1)
     video = video_chain.normalize_video(video, duration, fps)
 
     if mix_plan is not None and mix_plan.loudness is not None:

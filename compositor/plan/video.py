@@ -28,45 +28,94 @@ def scale(stream: Stream, width: int, height: int, flags: str) -> Stream:
     ).filter("format", "yuv420p")
 
 
-def fit_frame(stream: Stream, clip: ClipPlan, out_w: int, out_h: int, flags: str) -> Stream:
+def _cover_crop_of(clip: ClipPlan, out_w: int, out_h: int) -> tuple[int, int, int, int] | None:
+    """The cover crop (w, h, x, y) of ``clip``, or None when the source already has the shape."""
+    video = clip.media.video
+    assert video is not None
+    crop = cover_crop(video.width, video.height, out_w, out_h)
+    if (crop.width, crop.height) == (video.width, video.height):
+        return None
+    return crop.width, crop.height, crop.x, crop.y
+
+
+def fit_before_stitch(stream: Stream, clip: ClipPlan, out_w: int, out_h: int) -> Stream:
+    """The part of fitting that shrinks a frame: the cover crop (crop before scale)."""
+    if clip.fit == "cover" and (crop := _cover_crop_of(clip, out_w, out_h)) is not None:
+        return stream.filter("crop", *crop)
+    return stream
+
+
+def fit_after_stitch(stream: Stream, clip: ClipPlan, out_w: int, out_h: int, flags: str) -> Stream:
+    """The rest of fitting ``clip``'s geometry, on frames ``fit_before_stitch`` has been through:
+    scale (cover), scale and letterbox (contain), or the blurred-background composite (blur)."""
     video = clip.media.video
     assert video is not None
     src_w, src_h = video.width, video.height
+    if clip.fit == "cover":
+        return scale(stream, out_w, out_h, flags)
+    width, height = contain_size(src_w, src_h, out_w, out_h)
     if clip.fit == "contain":
-        width, height = contain_size(src_w, src_h, out_w, out_h)
         stream = scale(stream, width, height, flags)
         if (width, height) != (out_w, out_h):
             stream = stream.filter(
                 "pad", out_w, out_h, (out_w - width) // 2, (out_h - height) // 2, color="black"
             )
         return stream
-    crop = cover_crop(src_w, src_h, out_w, out_h)
-    if clip.fit == "cover":
-        if (crop.width, crop.height) != (src_w, src_h):
-            stream = stream.filter("crop", crop.width, crop.height, crop.x, crop.y)
-        return scale(stream, out_w, out_h, flags)
     # blur: the clip, contained, over a blurred and enlarged copy of itself. The blur runs at a
     # sixth of the size (it is a blur: detail lost there is not missed) and is scaled back up.
     split = stream.split()
     background = split[0]
-    if (crop.width, crop.height) != (src_w, src_h):
-        background = background.filter("crop", crop.width, crop.height, crop.x, crop.y)
+    if (crop := _cover_crop_of(clip, out_w, out_h)) is not None:
+        background = background.filter("crop", *crop)
     background = (
         scale(background, even(out_w / 6), even(out_h / 6), "fast_bilinear")
         .filter("boxblur", luma_radius=6, luma_power=2)
         .filter("scale", out_w, out_h, flags="bilinear")
     )
-    width, height = contain_size(src_w, src_h, out_w, out_h)
     foreground = scale(split[1], width, height, flags)
     return ffmpeg.overlay(
         background, foreground, x=(out_w - width) // 2, y=(out_h - height) // 2
     ).filter("format", "yuv420p")
 
 
+def fit_frame(stream: Stream, clip: ClipPlan, out_w: int, out_h: int, flags: str) -> Stream:
+    """Any frame of ``clip`` -> the output size, by its fit."""
+    return fit_after_stitch(fit_before_stitch(stream, clip, out_w, out_h), clip, out_w, out_h,
+                            flags)  # fmt: skip
+
+
+def shared_geometry(clips: list[ClipPlan]) -> ClipPlan | None:
+    """A clip whose fitting stands for every clip, when all can be fitted once, after stitching.
+
+    Moving pictures of one displayed size and fit (one camera's footage, generated shots) are
+    stitched cropped but unscaled and scaled once: fades blend the small frames, and one scaler
+    serves the whole render instead of one (with its pool of output frames) per clip. A still
+    is never in such a group: it is fitted once, before its frame is cloned.
+    """
+    if any(clip.is_image for clip in clips):
+        return None
+
+    def geometry(clip: ClipPlan) -> tuple[int, int, str]:
+        video = clip.media.video
+        assert video is not None
+        return video.width, video.height, clip.fit
+
+    first = geometry(clips[0])
+    return clips[0] if all(geometry(clip) == first for clip in clips) else None
+
+
 def clip_video(
-    stream: Stream, clip: ClipPlan, *, width: int, height: int, fps: int, flags: str
+    stream: Stream,
+    clip: ClipPlan,
+    *,
+    width: int,
+    height: int,
+    fps: int,
+    flags: str,
+    fit_later: bool = False,
 ) -> Stream:
-    """Any source -> exactly ``clip.frames`` frames of width x height, yuv420p, SAR 1, CFR."""
+    """Any source -> exactly ``clip.frames`` frames at a constant rate, SAR 1: fitted to
+    width x height yuv420p, or with ``fit_later`` only cropped (``fit_after_stitch`` follows)."""
     video = clip.media.video
     assert video is not None
     stream = stream.filter("setpts", "PTS-STARTPTS")
@@ -74,7 +123,13 @@ def clip_video(
     early_fps = not clip.is_image and video.fps > fps + 0.01
     if early_fps:
         stream = stream.filter("fps", fps)
-    stream = fit_frame(stream, clip, width, height, flags).filter("setsar", 1)
+    if fit_later:
+        # One pixel format for the stitching filters (a 10-bit or 4:4:4 source converts here,
+        # at its own, cropped size).
+        stream = fit_before_stitch(stream, clip, width, height).filter("format", "yuv420p")
+    else:
+        stream = fit_frame(stream, clip, width, height, flags)
+    stream = stream.filter("setsar", 1)
     if clip.is_image:
         # One decoded, scaled frame, cloned: no per-frame decode or scale of a still.
         stream = stream.filter("tpad", stop_mode="clone", stop=clip.frames)
