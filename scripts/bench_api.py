@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,7 +38,11 @@ from api.db import migrate
 from api.db.engine import Database
 from api.db.models import CreditEntry, CreditMonth, VideoGeneration
 from api.ids import new_id
-from tests.api.support import uvicorn_server
+
+# The suite's helpers import Starlette's TestClient, which nudges towards httpx2 (pytest's
+# configuration silences the same warning).
+warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+from tests.api.support import uvicorn_server  # noqa: E402
 
 PG_URL = os.environ.get("NEARIQ_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PROMPT = "Membership promo showing coaching, equipment, and happy members"
