@@ -206,7 +206,7 @@ def case_moviepy(media: Path, out: Path, preset: str) -> None:
         str(out / "moviepy.mp4"), fps=30, codec="libx264", preset=preset,
         audio_codec="aac", audio_fps=48000, ffmpeg_params=["-crf", "20", "-profile:v", "high",
                                                            "-pix_fmt", "yuv420p"],
-        logger=None,
+        logger=None, temp_audiofile_path=str(out),  # not the working directory
     )  # fmt: skip
 
 
