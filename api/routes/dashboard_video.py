@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from anyio import to_thread
@@ -20,12 +19,10 @@ from api.dashboard.bundle import video_view
 from api.dashboard.captions import CaptionMaker, CaptionRequest, parse_caption_request
 from api.db.models import CreditEntry, VideoGeneration
 from api.errors import InvalidRequest, NotFound, NotReady
-from api.generation import GenerationRequest
-from api.generation.start import start_generation
+from api.generation.start import planned_row, replay, start_generation
 from api.http.body import read_json_object
 from api.http.responses import receipt
 from api.idempotency import parse_key
-from api.ids import new_id
 from api.services import Services
 from api.validation import parse_create
 
@@ -76,29 +73,10 @@ async def create_bundle(request: Request) -> JSONResponse:
     audio = merge_audio_config(None, body.get("audioConfig"), duration_sec=create.duration_sec)
     style = clean_style(body)
     idempotency = parse_key(request.headers.get("Idempotency-Key"), CREATE_ROUTE, body)
-    await to_thread.run_sync(services.provider.check)
-    plan = services.provider.plan(
-        GenerationRequest(create.prompt, create.duration_sec, create.aspect_ratio, style)
-    )
+    if (repeat := await replay(services, principal.business_id, idempotency)) is not None:
+        return repeat
+    row = await planned_row(services, principal, create, audio_config=audio, style=style)
     credits = credits_for_duration(create.duration_sec)
-    now = services.clock.now()
-    row = VideoGeneration(
-        id=new_id("vg"),
-        business_id=principal.business_id,
-        user_id=principal.user_id,
-        kind="generation",
-        status="processing",
-        prompt=create.prompt,
-        duration_sec=create.duration_sec,
-        aspect_ratio=create.aspect_ratio,
-        style=style,
-        script=plan.script,
-        audio_config=audio,
-        shots=[shot.to_dict() for shot in plan.shots],
-        provider=services.provider.name,
-        attempts=0,
-        deadline_at=now + timedelta(seconds=services.settings.generation_deadline_sec),
-    )
     stamp = receipt(request)
 
     def build(row: VideoGeneration, usage: MonthlyUsage) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,12 +21,10 @@ from api.access import (
 from api.audio_config import DEFAULT_AUDIO_CONFIG
 from api.credits.rules import MonthlyUsage, credits_for_duration
 from api.db.models import VideoGeneration
-from api.generation import GenerationRequest
-from api.generation.start import start_generation
+from api.generation.start import planned_row, replay, start_generation
 from api.http.body import read_json_object
 from api.http.responses import json_response, receipt
-from api.idempotency import IdempotencyRequest, find_replay, parse_key
-from api.ids import new_id
+from api.idempotency import parse_key
 from api.services import Services
 from api.validation import parse_create, parse_list_query
 from api.videos import VideoPage, create_body, list_page
@@ -55,34 +51,16 @@ async def create_video(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     create = parse_create(body)
     idempotency = parse_key(request.headers.get("Idempotency-Key"), CREATE_ROUTE, body)
-    if idempotency is not None:
-        # A repeat is answered even if the provider went down since the first request.
-        replay = await to_thread.run_sync(_find_replay, services, principal, idempotency)
-        if replay is not None:
-            return JSONResponse(replay, headers={"Idempotent-Replayed": "true"})
-    await to_thread.run_sync(services.provider.check)
-    plan = services.provider.plan(
-        GenerationRequest(create.prompt, create.duration_sec, create.aspect_ratio)
+    if (repeat := await replay(services, principal.business_id, idempotency)) is not None:
+        return repeat
+    row = await planned_row(
+        services,
+        principal,
+        create,
+        audio_config=dict(DEFAULT_AUDIO_CONFIG),
+        api_key_id=principal.key_id,
     )
     credits = credits_for_duration(create.duration_sec)
-    now = services.clock.now()
-    row = VideoGeneration(
-        id=new_id("vg"),
-        business_id=principal.business_id,
-        user_id=principal.user_id,
-        api_key_id=principal.key_id,
-        kind="generation",
-        status="processing",
-        prompt=create.prompt,
-        duration_sec=create.duration_sec,
-        aspect_ratio=create.aspect_ratio,
-        script=plan.script,
-        audio_config=dict(DEFAULT_AUDIO_CONFIG),
-        shots=[shot.to_dict() for shot in plan.shots],
-        provider=services.provider.name,
-        attempts=0,
-        deadline_at=now + timedelta(seconds=services.settings.generation_deadline_sec),
-    )
     stamp = receipt(request)
 
     def build(row: VideoGeneration, usage: MonthlyUsage) -> dict[str, object]:
@@ -96,13 +74,6 @@ async def create_video(request: Request) -> JSONResponse:
         build_response=build,
         idempotency=idempotency,
     )
-
-
-def _find_replay(
-    services: Services, principal: Principal, idempotency: IdempotencyRequest
-) -> dict[str, object] | None:
-    with services.db.session() as session:
-        return find_replay(session, principal.business_id, idempotency, services.clock.now())
 
 
 async def list_video(request: Request) -> JSONResponse:

@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.api.contract import assert_documented, assert_error
-from tests.api.support import SEED_PROMPT
+from tests.api.support import PASSWORD, SEED_PROMPT
 
 BODY = {"prompt": SEED_PROMPT, "duration": "15", "aspectRatio": "9:16"}
 
@@ -55,6 +55,40 @@ def test_refused_requests_are_not_recorded(api, world, provider):
     assert api.create(account.key, BODY, **{"Idempotency-Key": "retry-me"}).status_code == 503
     provider.healthy = True
     assert api.create(account.key, BODY, **{"Idempotency-Key": "retry-me"}).status_code == 200
+
+
+def test_a_repeat_is_answered_while_the_provider_is_down(api, world, provider):
+    account = world.account()
+    first = api.create(account.key, BODY, **{"Idempotency-Key": "before-outage"})
+    provider.healthy = False
+    again = api.create(account.key, BODY, **{"Idempotency-Key": "before-outage"})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert api.create(account.key, BODY, **{"Idempotency-Key": "new"}).status_code == 503
+
+
+def test_a_dashboard_repeat_is_answered_while_the_provider_is_down(api, world, provider):
+    account = world.account()
+    dashboard = {"Origin": "http://testserver"}
+    session = api.http.post(
+        "/api/auth/session", json={"email": account.user_email, "password": PASSWORD},
+        headers=dashboard,
+    )  # fmt: skip
+    assert session.status_code == 200, session.text
+
+    def create(key: str):
+        return api.http.post(
+            "/api/businesses/me/video", json={"prompt": SEED_PROMPT},
+            headers={**dashboard, "Idempotency-Key": key},
+        )  # fmt: skip
+
+    first = create("bundle-1")
+    provider.healthy = False
+    again = create("bundle-1")
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert_error(create("bundle-2"), 503, "video_generation_unavailable", "POST",
+                 "/api/businesses/me/video")  # fmt: skip
 
 
 def test_parallel_repeats_of_one_key_create_one_row(api, world):
