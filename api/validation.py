@@ -15,7 +15,6 @@ ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 STATUSES = ("completed", "processing", "failed", "all")
 PROMPT_MIN, PROMPT_MAX = 5, 500
 LIMIT_DEFAULT, LIMIT_MAX = 20, 50
-ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 _DIGITS = re.compile(r"^[0-9]+$")
 
 
@@ -32,31 +31,45 @@ class ListQuery:
     status: str
 
 
-def clean_prompt(value: Any, field: str = "prompt") -> str:
-    """5-500 code points after trimming; no control characters (tab and newlines are text)."""
+def clean_text(
+    value: Any,
+    field: str,
+    *,
+    max_chars: int,
+    min_chars: int = 1,
+    code: str = "invalid_field",
+    allowed_controls: str = "\t\n\r",
+) -> str:
+    """User text (prompts, scripts, cues, overlays): a string without control characters but
+    ``allowed_controls`` or unpaired surrogates, ``min_chars``-``max_chars`` code points after
+    trimming. Everything else (quotes, braces, emoji, right-to-left text) is text."""
     if not isinstance(value, str):
-        raise InvalidRequest("prompt must be a string of 5-500 characters", code="invalid_prompt",
-                             field=field)  # fmt: skip
+        raise InvalidRequest(f"{field} must be a string of {min_chars}-{max_chars} characters",
+                             code=code, field=field)  # fmt: skip
     for char in value:
         category = unicodedata.category(char)
         if category == "Cs":
-            raise InvalidRequest("prompt contains an unpaired surrogate", code="invalid_prompt",
+            raise InvalidRequest(f"{field} contains an unpaired surrogate", code=code,
                                  field=field)  # fmt: skip
-        if category == "Cc" and char not in ALLOWED_CONTROLS:
+        if category == "Cc" and char not in allowed_controls:
             raise InvalidRequest(
-                f"prompt contains a control character (U+{ord(char):04X})",
-                code="invalid_prompt",
-                field=field,
+                f"{field} contains a control character (U+{ord(char):04X})", code=code, field=field
             )
-    prompt = value.strip()
-    if not PROMPT_MIN <= len(prompt) <= PROMPT_MAX:
+    text = value.strip()
+    if not min_chars <= len(text) <= max_chars:
         raise InvalidRequest(
-            f"prompt must be {PROMPT_MIN}-{PROMPT_MAX} characters after trimming "
-            f"(got {len(prompt)})",
-            code="invalid_prompt",
+            f"{field} must be {min_chars}-{max_chars} characters after trimming (got {len(text)})",
+            code=code,
             field=field,
         )
-    return prompt
+    return text
+
+
+def clean_prompt(value: Any, field: str = "prompt") -> str:
+    """5-500 code points after trimming; no control characters (tab and newlines are text)."""
+    return clean_text(
+        value, field, min_chars=PROMPT_MIN, max_chars=PROMPT_MAX, code="invalid_prompt"
+    )
 
 
 def clean_duration(value: Any, present: bool, field: str = "duration") -> int:

@@ -18,14 +18,13 @@ Rules the API chooses (docs/decisions.md, "Dashboard and the whole flow"):
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from api.access import PlanInfo
 from api.audio_config import MUSIC_TRACKS, VOICES, clean_choice, merge_audio_config
 from api.errors import InvalidRequest, OverlayNotAllowed
-from api.validation import clean_aspect, clean_duration
+from api.validation import clean_aspect, clean_duration, clean_text
 
 CAPTION_STYLES = ("clean", "bold", "karaoke", "minimal")
 OVERLAY_POSITIONS = ("center", "top", "bottom")
@@ -127,16 +126,8 @@ def _number(value: Any, field: str, low: float, high: float, *, low_open: bool =
 
 
 def _text(value: Any, field: str, max_chars: int) -> str:
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{field} must be a string", field=field)
-    for char in value:
-        category = unicodedata.category(char)
-        if category == "Cs" or (category == "Cc" and char not in "\n\t"):
-            raise InvalidRequest(f"{field} contains a control character", field=field)
-    text = value.strip()
-    if not 1 <= len(text) <= max_chars:
-        raise InvalidRequest(f"{field} must be 1-{max_chars} characters", field=field)
-    return text
+    # Cues and overlays are one line or a few: a carriage return has no place in them.
+    return clean_text(value, field, max_chars=max_chars, allowed_controls="\n\t")
 
 
 def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +39,7 @@ from api.errors import (
     NotReady,
     OverlayNotAllowed,
 )
+from api.validation import clean_text
 from compositor.captions import caption_cues
 from compositor.errors import InvalidJob, NarrationError
 from compositor.narration import available
@@ -92,16 +92,7 @@ class CaptionTiming:
 
 
 def clean_script(value: Any, field: str = "script") -> str:
-    if not isinstance(value, str):
-        raise InvalidRequest(f"{field} must be a string", field=field)
-    for char in value:
-        category = unicodedata.category(char)
-        if category == "Cs" or (category == "Cc" and char not in "\n\t\r"):
-            raise InvalidRequest(f"{field} contains a control character", field=field)
-    script = value.strip()
-    if not 1 <= len(script) <= MAX_SCRIPT_CHARS:
-        raise InvalidRequest(f"{field} must be 1-{MAX_SCRIPT_CHARS} characters", field=field)
-    return script
+    return clean_text(value, field, max_chars=MAX_SCRIPT_CHARS)
 
 
 def parse_caption_request(body: dict[str, Any]) -> CaptionRequest:
