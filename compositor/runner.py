@@ -66,7 +66,9 @@ def run_ffmpeg(
     nice: int = 0,
 ) -> RunResult:
     """Run FFmpeg to completion; raise RenderFailed (with stderr's tail) otherwise."""
-    command = [argv[0], "-progress", "pipe:1", "-nostats", *argv[1:]]
+    # Progress four times a second (FFmpeg's default is two): a render of a few seconds still
+    # moves the bar and the worker's `progress` more than once.
+    command = [argv[0], "-progress", "pipe:1", "-stats_period", "0.25", "-nostats", *argv[1:]]
     env = dict(os.environ)
     if fonts_dir is not None:
         env["FONTCONFIG_FILE"] = str(fontconfig_file(fonts_dir))

@@ -27,7 +27,8 @@ def test_progress_rises_monotonically_to_one(render_job, media):
     from tests.conftest import make_job
 
     job = make_job(clips=[{"source": media.red_long.name}], output={"durationSec": 8})
-    settings = Settings(preset="ultrafast")
+    # Slow enough to report more than once however fast the machine (reports come every 0.25 s).
+    settings = Settings(preset="medium")
     resolver = LocalResolver(media.root, settings.assets_dir)
     render(job, media.root / "progress.mp4", resolver=resolver, settings=settings,
            on_progress=seen.append)  # fmt: skip
