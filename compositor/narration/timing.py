@@ -16,37 +16,36 @@ from compositor.narration.script import Break
 EngineName = Literal["local", "premium"]
 
 
+class _InSeconds:
+    """``start_sec`` / ``end_sec`` of a span kept in integer milliseconds."""
+
+    start_ms: int
+    end_ms: int
+
+    @property
+    def start_sec(self) -> float:
+        return self.start_ms / 1000
+
+    @property
+    def end_sec(self) -> float:
+        return self.end_ms / 1000
+
+
 @dataclass(frozen=True)
-class WordTiming:
+class WordTiming(_InSeconds):
     text: str
     start_ms: int
     end_ms: int
     brk: Break = Break.NONE  # the pause after it, for caption breaks
 
-    @property
-    def start_sec(self) -> float:
-        return self.start_ms / 1000
-
-    @property
-    def end_sec(self) -> float:
-        return self.end_ms / 1000
-
 
 @dataclass(frozen=True)
-class SentenceTiming:
+class SentenceTiming(_InSeconds):
     text: str
     start_ms: int
     end_ms: int
     first_word: int  # index into Narration.words
     word_count: int
-
-    @property
-    def start_sec(self) -> float:
-        return self.start_ms / 1000
-
-    @property
-    def end_sec(self) -> float:
-        return self.end_ms / 1000
 
 
 @dataclass(frozen=True)
