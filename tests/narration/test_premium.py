@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from compositor.errors import InvalidJob, NarrationError
 from compositor.narration import available, ensure_available, synthesize_script
 from compositor.narration.premium import base_url
+from compositor.narration.timing import Narration
 from compositor.settings import Settings
 from tests.narration.conftest import premium_settings
 from tests.narration.measure import onsets_after_pauses, read_wav
-from tests.narration.tts_server import TONE_MS_PER_CHAR
+from tests.narration.tts_server import TONE_MS_PER_CHAR, SpeechServer
+
+
+def premium(server: SpeechServer, text: str, tmp_path: Path) -> Narration:
+    """``text`` narrated by the premium engine against ``server``, default settings."""
+    return synthesize_script(
+        text, engine="premium", voice=None, settings=premium_settings(server),
+        path=tmp_path / "p.wav",
+    )  # fmt: skip
+
 
 SCRIPT = "Fresh bread every morning. Stop by the bakery on Main Street today. Open late!"
 
@@ -50,13 +61,7 @@ def test_premium_sends_the_openai_speech_request_with_the_key(speech_server, tmp
 def test_force_alignment_puts_sentences_where_their_audio_starts(speech_server, tmp_path):
     """Each sentence is a tone of a known length: measure where each one starts and ends."""
     server = speech_server(mode="tone")
-    narration = synthesize_script(
-        SCRIPT,
-        engine="premium",
-        voice=None,
-        settings=premium_settings(server),
-        path=tmp_path / "p.wav",
-    )
+    narration = premium(server, SCRIPT, tmp_path)
     samples, rate = read_wav(narration.path)
     measured_starts = [0, *onsets_after_pauses(samples, rate, min_pause_ms=150)]
     assert len(measured_starts) == len(narration.sentences) == 3
@@ -69,13 +74,7 @@ def test_force_alignment_puts_sentences_where_their_audio_starts(speech_server, 
 
 def test_words_are_spread_inside_their_sentence_by_length(speech_server, tmp_path):
     server = speech_server(mode="tone")
-    narration = synthesize_script(
-        "Go. Incredible bread!",
-        engine="premium",
-        voice=None,
-        settings=premium_settings(server),
-        path=tmp_path / "p.wav",
-    )
+    narration = premium(server, "Go. Incredible bread!", tmp_path)
     go, incredible, bread = narration.words
     assert go.start_ms == 0
     assert incredible.start_ms == narration.sentences[1].start_ms > go.end_ms  # pause between
@@ -87,13 +86,7 @@ def test_words_are_spread_inside_their_sentence_by_length(speech_server, tmp_pat
 
 def test_premium_with_espeak_speech_keeps_every_word_in_order(speech_server, tmp_path):
     server = speech_server(mode="espeak")
-    narration = synthesize_script(
-        SCRIPT,
-        engine="premium",
-        voice=None,
-        settings=premium_settings(server),
-        path=tmp_path / "p.wav",
-    )
+    narration = premium(server, SCRIPT, tmp_path)
     assert [w.text for w in narration.words] == SCRIPT.split()
     previous = 0
     for word in narration.words:
@@ -108,13 +101,7 @@ def test_premium_with_espeak_speech_keeps_every_word_in_order(speech_server, tmp
 def test_audio_in_another_format_is_decoded(speech_server, tmp_path):
     """A server that ignores response_format and answers FLAC still works (PyAV decodes)."""
     server = speech_server(mode="flac")
-    narration = synthesize_script(
-        "Fresh bread.",
-        engine="premium",
-        voice=None,
-        settings=premium_settings(server),
-        path=tmp_path / "p.wav",
-    )
+    narration = premium(server, "Fresh bread.", tmp_path)
     assert narration.duration_ms == pytest.approx(TONE_MS_PER_CHAR * len("Fresh bread."), abs=20)
 
 
@@ -125,13 +112,7 @@ def test_audio_in_another_format_is_decoded(speech_server, tmp_path):
 def test_a_misbehaving_server_is_narration_unavailable(speech_server, tmp_path, mode, needle):
     server = speech_server(mode=mode)
     with pytest.raises(NarrationError) as caught:
-        synthesize_script(
-            "Hello there.",
-            engine="premium",
-            voice=None,
-            settings=premium_settings(server),
-            path=tmp_path / "p.wav",
-        )
+        premium(server, "Hello there.", tmp_path)
     assert caught.value.code == "narration_unavailable"
     assert caught.value.field == "audio.narrationEngine"
     assert needle in caught.value.message
