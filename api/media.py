@@ -40,14 +40,7 @@ def build_storage(settings: ApiSettings, secret: str) -> LocalStorage | S3Storag
     if settings.storage == "s3":
         if not settings.s3_bucket:
             raise ValueError("NEARIQ_S3_BUCKET is required when NEARIQ_STORAGE=s3")
-        return S3Storage(
-            settings.s3_bucket,
-            prefix=settings.s3_prefix,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            access_key_id=settings.s3_access_key_id,
-            secret_access_key=settings.s3_secret_access_key,
-        )
+        return S3Storage.from_settings(settings.s3_bucket, settings)
     return LocalStorage(
         settings.media_dir,
         base_url=settings.public_url.rstrip("/") + MEDIA_ROUTE,

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from compositor.storage import StoredObject, check_key
+
+
+class S3Settings(Protocol):
+    """The ``s3_*`` settings the API's and the worker's settings both carry."""
+
+    @property
+    def s3_prefix(self) -> str: ...
+    @property
+    def s3_endpoint_url(self) -> str | None: ...
+    @property
+    def s3_region(self) -> str | None: ...
+    @property
+    def s3_access_key_id(self) -> str | None: ...
+    @property
+    def s3_secret_access_key(self) -> str | None: ...
 
 
 class S3Storage:
@@ -34,6 +49,19 @@ class S3Storage:
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
             config=Config(signature_version="s3v4", retries={"max_attempts": 3}),
+        )
+
+    @classmethod
+    def from_settings(cls, bucket: str, settings: S3Settings) -> S3Storage:
+        """A store of ``bucket`` (checked by the caller, whose setting names it) as the
+        settings' ``s3_*`` fields say."""
+        return cls(
+            bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
         )
 
     def _key(self, key: str) -> str:

@@ -173,14 +173,7 @@ def build_storage(ws: WorkerSettings) -> Storage:
     if ws.storage == "s3":
         if not ws.s3_bucket:
             raise WorkerConfigError("COMPOSITOR_S3_BUCKET is required with COMPOSITOR_STORAGE=s3")
-        return S3Storage(
-            ws.s3_bucket,
-            prefix=ws.s3_prefix,
-            endpoint_url=ws.s3_endpoint_url,
-            region=ws.s3_region,
-            access_key_id=ws.s3_access_key_id,
-            secret_access_key=ws.s3_secret_access_key,
-        )
+        return S3Storage.from_settings(ws.s3_bucket, ws)
     return LocalStorage(ws.composites_dir, base_url="/composites", secrets=ws.link_secret_list)
 
 
