@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from api.access import PlanInfo
 from api.audio_config import effective_audio
 from api.clock import iso_millis
 from api.compositing.jobs import FADE_DEFAULT_SEC, WATERMARK
 from api.db.models import VideoGeneration
+from api.errors import NotFound
 
 SHOT_FIELDS = ("index", "title", "description", "startSec", "durationSec", "status")
 CALL_TO_ACTION_SEC = 2.5
@@ -101,3 +105,15 @@ def video_view(
             else None
         )
     return view
+
+
+def owned_row(session: Session, business_id: str, video_id: str) -> VideoGeneration:
+    """A row of the business (404 for anything else, another business's ids included)."""
+    row = session.scalars(
+        select(VideoGeneration).where(
+            VideoGeneration.id == video_id, VideoGeneration.business_id == business_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("no such video", field="videoId")
+    return row

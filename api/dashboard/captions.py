@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.access import Principal
@@ -30,12 +29,12 @@ from api.compositing.jobs import (
 )
 from api.credits.ledger import Ledger
 from api.credits.rules import CAPTION_CREDITS, MonthlyUsage, require_headroom
+from api.dashboard.bundle import owned_row
 from api.db.engine import Database
 from api.db.models import VideoGeneration
 from api.errors import (
     InvalidRequest,
     NarrationUnavailable,
-    NotFound,
     NotReady,
     OverlayNotAllowed,
 )
@@ -199,14 +198,7 @@ class CaptionMaker:
 
     def load(self, business_id: str, video_id: str) -> VideoGeneration:
         with self.db.session() as session:
-            row = session.scalars(
-                select(VideoGeneration).where(
-                    VideoGeneration.id == video_id, VideoGeneration.business_id == business_id
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFound("no such video", field="videoId")
-        return row
+            return owned_row(session, business_id, video_id)
 
     def make(self, principal: Principal, request: CaptionRequest) -> Captioned:
         row = self.load(principal.business_id, request.video_id)

@@ -15,10 +15,10 @@ from starlette.routing import Route
 from api.audio_config import merge_audio_config
 from api.credits.rules import CAPTION_CREDITS, MonthlyUsage, credits_for_duration
 from api.dashboard.access import dashboard_caller, require_creator
-from api.dashboard.bundle import video_view
+from api.dashboard.bundle import owned_row, video_view
 from api.dashboard.captions import CaptionMaker, CaptionRequest, parse_caption_request
 from api.db.models import CreditEntry, VideoGeneration
-from api.errors import InvalidRequest, NotFound, NotReady
+from api.errors import InvalidRequest, NotReady
 from api.generation.start import planned_row, replay, start_generation
 from api.http.body import read_json_object
 from api.http.responses import receipt
@@ -37,18 +37,6 @@ def clean_style(body: dict[str, Any]) -> str | None:
     if not isinstance(style, str) or not 1 <= len(style.strip()) <= STYLE_CHARS:
         raise InvalidRequest(f"style must be a string of 1-{STYLE_CHARS} characters", field="style")
     return style.strip()
-
-
-def owned_row(session: Session, business_id: str, video_id: str) -> VideoGeneration:
-    """A row of the business (404 for anything else, another business's ids included)."""
-    row = session.scalars(
-        select(VideoGeneration).where(
-            VideoGeneration.id == video_id, VideoGeneration.business_id == business_id
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("no such video", field="videoId")
-    return row
 
 
 def credits_of(session: Session, pk: int) -> int:
