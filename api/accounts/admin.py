@@ -104,7 +104,7 @@ class Admin:
         unknown = set(granted) - set(PERMISSIONS)
         if unknown:
             raise AdminError(f"unknown permissions: {sorted(unknown)}")
-        with self.db.session() as session:
+        with self.db.write() as session:
             team_id = self._team_id(session, team)
             user_id = self._user_id(session, email)
             existing = session.scalars(
@@ -136,7 +136,7 @@ class Admin:
     ) -> str:
         if (owner_email is None) == (team is None):
             raise AdminError("a business is owned by exactly one user or one team")
-        with self.db.session() as session:
+        with self.db.write() as session:
             plan_row = session.scalars(select(Plan).where(Plan.name == plan)).one_or_none()
             if plan_row is None:
                 raise AdminError(f"no plan named {plan!r}")
@@ -153,7 +153,7 @@ class Admin:
             return business.id
 
     def set_business_active(self, business_id: str, active: bool) -> None:
-        with self.db.session() as session:
+        with self.db.write() as session:
             business = session.get(Business, business_id)
             if business is None:
                 raise AdminError(f"no business {business_id!r}")
@@ -173,7 +173,7 @@ class Admin:
         if not granted or set(granted) - set(SCOPES):
             raise AdminError(f"scopes must be among {list(SCOPES)}")
         key = raw_key or generate_key()
-        with self.db.session() as session:
+        with self.db.write() as session:
             user_id = self._user_id(session, email)
             business = session.get(Business, business_id)
             if business is None:
@@ -194,7 +194,7 @@ class Admin:
         return CreatedKey(row.id, key, row.prefix, business_id, granted)
 
     def revoke_key(self, key_id_or_prefix: str) -> str:
-        with self.db.session() as session:
+        with self.db.write() as session:
             rows = session.scalars(
                 select(ApiKey).where(
                     (ApiKey.id == key_id_or_prefix) | (ApiKey.prefix == key_id_or_prefix)

@@ -73,7 +73,9 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A read (or simple write) transaction: committed on success, rolled back on error."""
+        """A read, or a transaction whose first statement writes: committed on success, rolled
+        back on error. One that reads and then writes takes ``write()``: SQLite (WAL) refuses
+        that write at once, without the busy wait, if another connection committed since."""
         with self._sessions() as session, session.begin():
             yield session
 

@@ -31,7 +31,9 @@ async def replay(
         return None
 
     def find() -> dict[str, object] | None:
-        with services.db.session() as session:
+        # A write transaction: an expired record is deleted on the way (SQLite refuses a write
+        # after a read in a transaction another process wrote into since).
+        with services.db.write() as session:
             return find_replay(session, business_id, idempotency, services.clock.now())
 
     body = await to_thread.run_sync(find)

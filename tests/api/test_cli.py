@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 
 import pytest
 
@@ -90,3 +92,46 @@ def test_dev_seed_prints_a_working_account(neariq, tmp_path):
     assert seeded["key"].startswith("niq_") and seeded["email"] == "dev@neariq.local"
     again = json.loads(neariq("dev-seed", "--json")[1])
     assert again["businessId"] == seeded["businessId"] and again["key"] != seeded["key"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_admin_write_survives_another_process_writing_after_its_reads(
+    backend, world, monkeypatch
+):
+    """A read-then-write admin action (here create-key) while another process (here another
+    engine on the file) commits in between: SQLite would refuse a deferred transaction's
+    write at once ("database is locked"); the action holds the write lock from its start, so
+    the other writer waits instead (as the API server does while an operator runs neariq)."""
+    from api.accounts.admin import Admin
+    from api.db.models import Plan
+
+    account = world.account()
+    other = Database(backend.url)
+
+    def plans() -> int:
+        with other.engine.connect() as connection:
+            return int(connection.exec_driver_sql("SELECT count(*) FROM plans").scalar() or 0)
+
+    plans_before = plans()
+    may_use = Admin._may_use
+
+    def write_from_elsewhere(session, user_id, business):
+        def insert_plan() -> None:
+            with other.session() as elsewhere:
+                elsewhere.add(
+                    Plan(name="elsewhere", monthly_video_credits=1, created_at=world.clock.now())
+                )
+
+        writer = threading.Thread(target=insert_plan)
+        writer.start()
+        writer.join(timeout=1.0)  # done at once unless this transaction holds the write lock
+        return may_use(session, user_id, business)
+
+    monkeypatch.setattr(Admin, "_may_use", staticmethod(write_from_elsewhere))
+    created = world.admin.create_key(account.user_email, account.business_id)
+    assert created.key.startswith("niq_")
+    deadline = time.monotonic() + 10
+    while plans() != plans_before + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert plans() == plans_before + 1  # the other writer waited, then committed
+    other.dispose()
