@@ -61,6 +61,16 @@ class Principal:
         return self.team_id is None or self.permissions is not None
 
 
+def team_permissions(session: Session, team_id: str, user_id: str) -> frozenset[str] | None:
+    """The user's permissions in the team; None when the user is not a member."""
+    granted = session.scalar(
+        select(TeamMembership.permissions).where(
+            TeamMembership.team_id == team_id, TeamMembership.user_id == user_id
+        )
+    )
+    return frozenset(granted) if granted is not None else None
+
+
 def load_principal(session: Session, presented: str | None) -> tuple[Principal, datetime | None]:
     """The principal for an ``X-NearIQ-Key`` value and the key's last use, inside the caller's
     transaction; Unauthorized for no, unknown or revoked keys (and disabled users)."""
@@ -80,13 +90,7 @@ def load_principal(session: Session, presented: str | None) -> tuple[Principal, 
         raise Unauthorized("a valid X-NearIQ-Key header is required")
     permissions = None
     if business.owner_team_id is not None:
-        granted = session.scalar(
-            select(TeamMembership.permissions).where(
-                TeamMembership.team_id == business.owner_team_id,
-                TeamMembership.user_id == key.user_id,
-            )
-        )
-        permissions = frozenset(granted) if granted is not None else None
+        permissions = team_permissions(session, business.owner_team_id, key.user_id)
     principal = Principal(
         user_id=key.user_id,
         business_id=business.id,

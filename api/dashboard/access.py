@@ -13,12 +13,12 @@ from anyio import to_thread
 from sqlalchemy import select
 from starlette.requests import Request
 
-from api.access import KEY_HEADER, PlanInfo, Principal
+from api.access import KEY_HEADER, PlanInfo, Principal, team_permissions
 from api.credits.rules import require_video_plan
 from api.dashboard.csrf import check_origin
 from api.dashboard.sessions import SessionInfo, SessionStore
 from api.db.engine import Database
-from api.db.models import SCOPES, Business, Plan, TeamMembership
+from api.db.models import SCOPES, Business, Plan
 from api.errors import Forbidden, MissingActiveBusiness, Unauthorized
 
 
@@ -62,15 +62,9 @@ def business_principal(database: Database, info: SessionInfo) -> Principal:
         business, plan = found
         permissions = None
         if business.owner_team_id is not None:
-            granted = session.scalar(
-                select(TeamMembership.permissions).where(
-                    TeamMembership.team_id == business.owner_team_id,
-                    TeamMembership.user_id == info.user_id,
-                )
-            )
-            if granted is None:
+            permissions = team_permissions(session, business.owner_team_id, info.user_id)
+            if permissions is None:
                 raise Forbidden("you are not a member of the team that owns this business")
-            permissions = frozenset(granted)
         elif business.owner_user_id != info.user_id:
             raise Forbidden("you do not own this business")
     if not business.active:
