@@ -113,11 +113,7 @@ def speak(
         duration_ms=spoken_ms,
         speech_ms=words[-1].end_ms,
         words=words,
-        sentences=sentences_of(
-            words,
-            [(s.first, s.stop) for s in script.sentences],
-            [s.text(script) for s in script.sentences],
-        ),
+        sentences=sentences_of(words, script),
         engine="local",
         voice=name,
     )

@@ -221,11 +221,7 @@ def speak(
         duration_ms=duration_ms,
         speech_ms=timed[-1].end_ms,
         words=timed,
-        sentences=sentences_of(
-            timed,
-            [(s.first, s.stop) for s in script.sentences],
-            [s.text(script) for s in script.sentences],
-        ),
+        sentences=sentences_of(timed, script),
         engine="premium",
         voice=name,
     )

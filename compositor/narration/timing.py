@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from compositor.narration.script import Break
+from compositor.narration.script import Break, Script
 
 EngineName = Literal["local", "premium"]
 
@@ -82,18 +82,16 @@ def to_output_ms(raw_ms: int, *, pace: float, voice_start_ms: int) -> int:
     return voice_start_ms + round(raw_ms / pace)
 
 
-def sentences_of(
-    words: tuple[WordTiming, ...], bounds: list[tuple[int, int]], text: list[str]
-) -> tuple[SentenceTiming, ...]:
-    """Sentence timings from word ranges ``[first, stop)``: first word's start, last's end."""
+def sentences_of(words: tuple[WordTiming, ...], script: Script) -> tuple[SentenceTiming, ...]:
+    """Sentence timings of ``script`` from its words' timings: first word's start, last's end."""
     return tuple(
         SentenceTiming(
-            text=sentence_text,
-            start_ms=words[first].start_ms,
-            end_ms=words[stop - 1].end_ms,
-            first_word=first,
-            word_count=stop - first,
+            text=sentence.text(script),
+            start_ms=words[sentence.first].start_ms,
+            end_ms=words[sentence.stop - 1].end_ms,
+            first_word=sentence.first,
+            word_count=sentence.stop - sentence.first,
         )
-        for (first, stop), sentence_text in zip(bounds, text, strict=True)
-        if stop > first
+        for sentence in script.sentences
+        if sentence.stop > sentence.first
     )
